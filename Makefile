@@ -1,0 +1,61 @@
+# selfhosted.headscale: developer entry points.
+#   make setup   prepare this machine: venv, collection path, test-bed programs and images
+#   make test    the whole suite: lint, sanity, unit, integration, molecule
+# TESTBED_MATRIX=full selects every supported headscale/tailscale version (and arm64).
+
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON ?= python3
+TESTBED_MATRIX ?= default
+COLLECTIONS_DIR := $(CURDIR)/.collections
+COLLECTION_LINK := $(COLLECTIONS_DIR)/ansible_collections/selfhosted/headscale
+
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
+export TESTBED_MATRIX
+
+.PHONY: setup venv collection testbed test lint sanity pytest unit integration molecule build clean
+
+setup: venv collection testbed
+
+venv:
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+
+collection:
+	mkdir -p $(dir $(COLLECTION_LINK))
+	ln -sfn $(CURDIR) $(COLLECTION_LINK)
+
+testbed:
+	testbed/build-binaries.sh
+	testbed/build-images.sh
+
+test: lint sanity pytest
+
+lint:
+	ruff check plugins tests testbed bench
+	yamllint --strict .
+	ansible-lint --offline
+
+sanity:
+	tests/sanity/run.sh
+
+# One pytest run covers unit, integration and molecule scenarios, so the suite ends
+# with a single summary line.
+pytest:
+	pytest tests/unit tests/integration tests/molecule
+
+unit:
+	pytest tests/unit
+
+integration:
+	pytest tests/integration
+
+molecule:
+	pytest tests/molecule
+
+build:
+	ansible-galaxy collection build --force --output-path .cache/dist
+
+clean:
+	rm -rf .cache tests/output .pytest_cache

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Build the real programs the tests run, from the pinned Go modules in testbed/go/.
+#
+#   testbed/build-binaries.sh                  # the default set (what `make test` needs)
+#   TESTBED_MATRIX=full testbed/build-binaries.sh   # every supported version, plus arm64
+#   testbed/build-binaries.sh headscale-0.27.1 tailscale-1.80.3:arm64   # explicit targets
+#
+# Binaries land in .testbed/bin/<program>-<version>-<arch>/ (git-ignored). A target is
+# rebuilt only when its go.mod/go.sum or this script change. Every binary must report
+# its pinned version, or the build fails.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+gomods="$root/testbed/go"
+cache="${TESTBED_CACHE:-$root/.testbed}"
+
+default_targets=(headscale-0.29.3 headscale-0.26.1 tailscale-1.102.3)
+full_targets=(headscale-0.26.1 headscale-0.27.1 headscale-0.28.0 headscale-0.29.3
+  tailscale-1.102.3 tailscale-1.80.3 tailscale-1.102.3:arm64 caddy-2.11.9 pebble-2.9.0)
+
+# Go packages (relative to the module) and how each program reports its version.
+commands_of() {
+  case "$1" in
+    headscale) echo "github.com/juanfont/headscale/cmd/headscale" ;;
+    tailscale) echo "tailscale.com/cmd/tailscale tailscale.com/cmd/tailscaled" ;;
+    caddy) echo "github.com/caddyserver/caddy/v2/cmd/caddy" ;;
+    pebble) echo "github.com/letsencrypt/pebble/v2/cmd/pebble" ;;
+  esac
+}
+
+ldflags_of() {
+  local program=$1 version=$2
+  case "$program" in
+    # headscale 0.26 reads its version from an ldflag (.goreleaser.yml); 0.27+ from
+    # Go build info, which still works when headscale is built as a dependency.
+    headscale) echo "-s -w -X github.com/juanfont/headscale/hscontrol/types.Version=v$version" ;;
+    # tailscale's release builds stamp version.longStamp/shortStamp (build_dist.sh).
+    tailscale) echo "-s -w -X tailscale.com/version.longStamp=$version -X tailscale.com/version.shortStamp=$version" ;;
+    *) echo "-s -w" ;;
+  esac
+}
+
+reported_version() {
+  local program=$1 dir=$2
+  case "$program" in
+    headscale) "$dir/headscale" version 2>/dev/null | head -n 3 ;;
+    tailscale) "$dir/tailscale" version 2>/dev/null | head -n 1; "$dir/tailscaled" --version 2>/dev/null | head -n 1 ;;
+    caddy) "$dir/caddy" version 2>/dev/null | head -n 1 ;;
+    pebble) "$dir/pebble" -version 2>&1 | head -n 1 ;;
+  esac
+}
+
+build_target() {
+  local target=$1 arch=amd64
+  if [[ $target == *:* ]]; then arch=${target#*:}; target=${target%%:*}; fi
+  local program=${target%%-*} version=${target#*-}
+  local module="$gomods/$target"
+  [[ -f $module/go.mod ]] || { echo "testbed: no pinned module at $module" >&2; return 1; }
+  local out="$cache/bin/$target-$arch"
+  local stamp
+  stamp=$(cat "$module/go.mod" "$module/go.sum" "$0" | sha256sum | cut -c1-16)
+  if [[ -f $out/.stamp && $(cat "$out/.stamp") == "$stamp" ]]; then
+    echo "testbed: $target ($arch) is up to date"
+    return 0
+  fi
+  echo "testbed: building $target ($arch)"
+  mkdir -p "$out"
+  local pkg
+  for pkg in $(commands_of "$program"); do
+    (cd "$module" && CGO_ENABLED=0 GOOS=linux GOARCH=$arch GOFLAGS=-mod=mod \
+      go build -trimpath -o "$out/$(basename "$pkg")" -ldflags "$(ldflags_of "$program" "$version")" "$pkg")
+  done
+  if [[ $arch == amd64 ]]; then
+    local reported
+    reported=$(reported_version "$program" "$out")
+    if ! grep -q -- "$version" <<<"$reported"; then
+      echo "testbed: $target reports '$reported', not $version" >&2
+      return 1
+    fi
+    echo "testbed: $target reports $(head -n 1 <<<"$reported" | tr -s ' ')"
+  else
+    file "$out"/* | grep -q "ARM aarch64" || { echo "testbed: $target is not an arm64 binary" >&2; return 1; }
+  fi
+  echo "$stamp" >"$out/.stamp"
+}
+
+targets=("$@")
+if [[ ${#targets[@]} -eq 0 ]]; then
+  if [[ ${TESTBED_MATRIX:-default} == full ]]; then targets=("${full_targets[@]}"); else targets=("${default_targets[@]}"); fi
+fi
+for target in "${targets[@]}"; do build_target "$target"; done

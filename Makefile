@@ -14,9 +14,19 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
 export TESTBED_MATRIX
 
-.PHONY: setup venv collection testbed test lint sanity pytest unit integration molecule build clean
+.PHONY: setup system-packages venv collection testbed test lint sanity pytest unit integration molecule build clean
 
-setup: venv collection testbed
+setup: system-packages venv collection testbed
+
+# Debian packages the test bed needs next to Docker and Go (installed only when missing).
+SYSTEM_PACKAGES := debootstrap qemu-user-static binfmt-support shellcheck file
+system-packages:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  $$( [ $$(id -u) -eq 0 ] || echo sudo ) apt-get update -qq && \
+	  $$( [ $$(id -u) -eq 0 ] || echo sudo ) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 venv:
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +43,7 @@ testbed:
 test: lint sanity pytest
 
 lint:
+	antsibull-changelog lint
 	ruff check plugins tests testbed bench
 	yamllint --strict .
 	ansible-lint --offline

@@ -1,0 +1,189 @@
+"""Fixtures for integration tests: real headscale servers and real tailscaled nodes.
+
+Versions: every test that uses ``headscale`` (or ``headscale_version``) runs once per
+headscale version of the matrix -- 0.26.1 and 0.29.3 by default, plus 0.27.1 and 0.28.0
+with ``TESTBED_MATRIX=full``. ``@pytest.mark.headscale_version("0.29", ">=0.27,<0.29")``
+restricts a test or module (all markers must agree). A missing binary fails the test with
+"run make setup"; nothing is skipped silently (a restriction that leaves no version of the
+current matrix is reported as a skip naming the matrix).
+
+Scopes: ``headscale`` is one server per test module and version (shared: tests must use
+their own user/node names); ``fresh_headscale`` is a new server for one test;
+``headscale_factory`` starts servers with other options (policy file mode, extra config).
+``tailscale_node`` / ``module_tailscale_node`` enrol real userspace tailscaled clients.
+See docs/dev/testing.md.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from harness.headscale import HeadscaleServer
+from harness.tailscale import TailscaleNode
+from harness.versions import headscale_versions, matrix, select_versions, tailscale_versions
+
+_node_counter = itertools.count(1)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "headscale_version" not in metafunc.fixturenames:
+        return
+    specs: list[str] = []
+    for marker in metafunc.definition.iter_markers("headscale_version"):
+        specs.append(tuple(marker.args))
+    available = headscale_versions()
+    selected = list(available)
+    for marker_specs in specs:
+        selected = [v for v in selected if v in select_versions(available, marker_specs)]
+    if selected:
+        metafunc.parametrize("headscale_version", selected, scope="module", ids=[f"hs{v}" for v in selected])
+    else:
+        reason = (f"headscale_version{specs} matches none of the {matrix()} matrix {list(available)}"
+                  + ("; run with TESTBED_MATRIX=full" if matrix() != "full" else ""))
+        metafunc.parametrize("headscale_version", [pytest.param(None, marks=pytest.mark.skip(reason=reason))],
+                             scope="module", ids=["hs-none"])
+
+
+def _stop(servers: list[HeadscaleServer]) -> None:
+    errors = []
+    for server in servers:
+        try:
+            server.stop()
+        except AssertionError as exc:
+            errors.append(str(exc))
+        else:
+            server.cleanup()
+    if errors:
+        pytest.fail("\n\n".join(errors), pytrace=False)
+
+
+class HeadscaleFactory:
+    """Start extra servers: ``factory(version=None, policy_mode="database", policy=None, extra_config=None)``."""
+
+    def __init__(self, default_version: str | None):
+        self.default_version = default_version
+        self.servers: list[HeadscaleServer] = []
+
+    def __call__(self, version: str | None = None, **kwargs: Any) -> HeadscaleServer:
+        version = version or self.default_version
+        if version is None:
+            raise ValueError("headscale_factory: no version (use the headscale_version fixture or pass one)")
+        server = HeadscaleServer(version, **kwargs)
+        self.servers.append(server)
+        return server.start()
+
+
+@pytest.fixture(scope="module")
+def headscale(headscale_version: str) -> Iterator[HeadscaleServer]:
+    """A headscale server (policy in the database) shared by the tests of one module."""
+    server = HeadscaleServer(headscale_version)
+    try:
+        server.start()
+        yield server
+    finally:
+        _stop([server])
+
+
+@pytest.fixture
+def fresh_headscale(headscale_version: str) -> Iterator[HeadscaleServer]:
+    """A headscale server of its own for one test (where isolation matters)."""
+    server = HeadscaleServer(headscale_version)
+    try:
+        server.start()
+        yield server
+    finally:
+        _stop([server])
+
+
+@pytest.fixture
+def headscale_factory(headscale_version: str) -> Iterator[HeadscaleFactory]:
+    """Start servers with other settings, e.g. ``headscale_factory(policy_mode="file")``; stopped after the test."""
+    factory = HeadscaleFactory(headscale_version)
+    try:
+        yield factory
+    finally:
+        _stop(factory.servers)
+
+
+@pytest.fixture(scope="module")
+def module_headscale_factory(headscale_version: str) -> Iterator[HeadscaleFactory]:
+    """Like ``headscale_factory``, but the servers live for the whole test module."""
+    factory = HeadscaleFactory(headscale_version)
+    try:
+        yield factory
+    finally:
+        _stop(factory.servers)
+
+
+class TailscaleNodeFactory:
+    """Enrol real tailscaled clients.
+
+    ``factory(server, hostname=None, *, user="nodes", advertise_routes=(), exit_node=False,
+    tags=(), key_tags=(), version=None, enrol=True)`` starts tailscaled, creates the user and
+    a pre-auth key (with ``key_tags`` for a tagged key), runs ``tailscale up`` and waits until
+    headscale lists the node; ``node.node_id`` is then set. ``enrol=False`` only starts the
+    daemon (for ``node.start_interactive_login()``). Without ``version`` the tailscale
+    versions of the matrix take turns (1.102.3; with TESTBED_MATRIX=full also 1.80.3).
+    """
+
+    def __init__(self) -> None:
+        self.nodes: list[TailscaleNode] = []
+
+    def __call__(
+        self,
+        server: HeadscaleServer,
+        hostname: str | None = None,
+        *,
+        user: str | None = "nodes",
+        advertise_routes: tuple[str, ...] | list[str] = (),
+        exit_node: bool = False,
+        tags: tuple[str, ...] | list[str] = (),
+        key_tags: tuple[str, ...] | list[str] = (),
+        version: str | None = None,
+        enrol: bool = True,
+    ) -> TailscaleNode:
+        number = next(_node_counter)
+        versions = tailscale_versions()
+        version = version or versions[number % len(versions)]
+        node = TailscaleNode(server, hostname or f"node-{number}", version)
+        self.nodes.append(node)
+        node.start_daemon()
+        if enrol:
+            key = server.create_preauth_key(user, tags=key_tags)
+            node.up(key, advertise_routes=advertise_routes, exit_node=exit_node, tags=tags)
+        return node
+
+    def stop_all(self) -> None:
+        errors = []
+        for node in self.nodes:
+            try:
+                node.stop()
+            except AssertionError as exc:
+                errors.append(str(exc))
+            else:
+                node.cleanup()
+        if errors:
+            pytest.fail("\n\n".join(errors), pytrace=False)
+
+
+@pytest.fixture
+def tailscale_node() -> Iterator[TailscaleNodeFactory]:
+    """Factory of tailscaled nodes stopped (and log-checked) after the test."""
+    factory = TailscaleNodeFactory()
+    try:
+        yield factory
+    finally:
+        factory.stop_all()
+
+
+@pytest.fixture(scope="module")
+def module_tailscale_node() -> Iterator[TailscaleNodeFactory]:
+    """Factory of tailscaled nodes that live for the whole test module (share them with care)."""
+    factory = TailscaleNodeFactory()
+    try:
+        yield factory
+    finally:
+        factory.stop_all()

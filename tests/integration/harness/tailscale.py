@@ -1,0 +1,210 @@
+"""Real tailscaled clients in userspace-networking mode, enrolled in a test headscale.
+
+No container, no root network setup: every node has its own state folder and LocalAPI
+socket under a short /tmp folder, its daemon log in tailscaled.log, and always runs with
+`--no-logs-no-support`. Teardown runs the nothing-calls-home check on that log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tests.checks.nothing_calls_home import find_calls_home
+
+from .headscale import HeadscaleServer
+from .versions import tailscale_binaries
+
+T = TypeVar("T")
+
+ENROL_TIMEOUT = 60.0
+
+
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.25) -> T:
+    """Poll ``probe`` until it returns something truthy; raise TimeoutError naming ``what``."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while True:
+        try:
+            value = probe()
+            if value:
+                return value
+        except Exception as exc:  # a probe may fail while the system settles
+            last_error = exc
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}" + (f" (last error: {last_error})" if last_error else ""))
+        time.sleep(interval)
+
+
+class TailscaleNode:
+    """One tailscaled plus its `tailscale` CLI. Create with the ``tailscale_node`` fixture."""
+
+    def __init__(self, server: HeadscaleServer, hostname: str, version: str):
+        self.server = server
+        self.hostname = hostname
+        self.version = version
+        self.tailscale, self.tailscaled = tailscale_binaries(version)  # raises MissingBinary
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"ts-{hostname[:20]}-", dir="/tmp"))
+        self.socket_path = self.workdir / "tailscaled.sock"
+        self.log_path = self.workdir / "tailscaled.log"
+        self.daemon: subprocess.Popen[bytes] | None = None
+        self.login: subprocess.Popen[str] | None = None  # a pending interactive `tailscale up`
+        self._log_handle = None
+        self.node_id: int | None = None
+
+    # -- daemon --------------------------------------------------------------------------
+    def start_daemon(self) -> TailscaleNode:
+        self._log_handle = open(self.log_path, "ab")
+        self.daemon = subprocess.Popen(
+            [
+                str(self.tailscaled),
+                "--tun=userspace-networking",
+                "--no-logs-no-support",
+                f"--statedir={self.workdir / 'state'}",
+                f"--socket={self.socket_path}",
+                "--port=0",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_handle,
+            stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+            env={**os.environ, "HOME": str(self.workdir)},
+            start_new_session=True,
+        )
+
+        def ready() -> bool:
+            if self.daemon is not None and self.daemon.poll() is not None:
+                raise RuntimeError(f"tailscaled exited {self.daemon.returncode}:\n{self.log_tail()}")
+            return self.socket_path.exists() and self.run("status", "--json", check=False).returncode in (0, 1)
+
+        wait_for(f"tailscaled {self.hostname} to listen", ready, timeout=20)
+        return self
+
+    def run(self, *args: str, check: bool = True, timeout: float = 90.0) -> subprocess.CompletedProcess[str]:
+        """`tailscale --socket=SOCK ARGS`."""
+        argv = [str(self.tailscale), f"--socket={self.socket_path}", *args]
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+        if check and result.returncode != 0:
+            raise RuntimeError(
+                f"{' '.join(argv)} exited {result.returncode}: {result.stderr.strip()}\n{self.log_tail()}"
+            )
+        return result
+
+    def status(self) -> dict[str, Any]:
+        return json.loads(self.run("status", "--json", check=False).stdout)
+
+    @property
+    def node_key(self) -> str:
+        return self.status()["Self"]["PublicKey"]
+
+    # -- enrolment -----------------------------------------------------------------------
+    def _up_args(self, advertise_routes: Iterable[str], exit_node: bool, tags: Iterable[str]) -> list[str]:
+        args = ["up", f"--login-server={self.server.url}", f"--hostname={self.hostname}", "--accept-dns=false"]
+        routes = ",".join(advertise_routes)
+        if routes:
+            args.append(f"--advertise-routes={routes}")
+        if exit_node:
+            args.append("--advertise-exit-node")
+        tag_list = ",".join(tags)
+        if tag_list:
+            args.append(f"--advertise-tags={tag_list}")
+        return args
+
+    def up(
+        self,
+        auth_key: str,
+        *,
+        advertise_routes: Iterable[str] = (),
+        exit_node: bool = False,
+        tags: Iterable[str] = (),
+    ) -> dict[str, Any]:
+        """`tailscale up` with a pre-auth key; wait until headscale lists the node. Returns that node."""
+        self.run(*self._up_args(advertise_routes, exit_node, tags), f"--auth-key={auth_key}", "--timeout=60s")
+        return self.wait_enrolled()
+
+    def start_interactive_login(self) -> str:
+        """Start `tailscale up` without a key (the OIDC/web flow); return the login URL.
+
+        The last path segment of the URL is the registration ID (0.25-0.28) or auth ID
+        (0.29, `hskey-authreq-...`) that `headscale nodes register` / `auth register` takes.
+        The `tailscale up` process keeps waiting; `wait_enrolled()` waits for it.
+        """
+        argv = [str(self.tailscale), f"--socket={self.socket_path}", *self._up_args((), False, ())]
+        self.login = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                      stdin=subprocess.DEVNULL)
+        return wait_for(f"{self.hostname} to get a login URL", lambda: self.status().get("AuthURL"), timeout=30)
+
+    def wait_enrolled(self, timeout: float = ENROL_TIMEOUT) -> dict[str, Any]:
+        """Wait until the client is Running and headscale lists a node with its node key."""
+        wait_for(f"{self.hostname} to be Running", lambda: self.status().get("BackendState") == "Running",
+                 timeout=timeout)
+        if self.login is not None:
+            self.login.wait(timeout=timeout)
+            self.login = None
+        key = self.node_key
+        node = wait_for(f"headscale to list {self.hostname}",
+                        lambda: next((n for n in self.server.nodes() if n.get("node_key") == key), None),
+                        timeout=timeout)
+        self.node_id = int(node["id"])
+        return node
+
+    def headscale_node(self) -> dict[str, Any]:
+        """This node as `headscale nodes list` shows it now."""
+        assert self.node_id is not None, "node not enrolled"
+        return self.server.node(self.node_id)
+
+    def advertise(self, routes: Iterable[str] = (), *, exit_node: bool = False) -> dict[str, Any]:
+        """`tailscale set --advertise-routes=... --advertise-exit-node=...`; wait until headscale sees it."""
+        routes = list(routes)
+        self.run("set", f"--advertise-routes={','.join(routes)}", f"--advertise-exit-node={str(exit_node).lower()}")
+        expected = set(routes) | ({"0.0.0.0/0", "::/0"} if exit_node else set())
+
+        def seen() -> dict[str, Any] | None:
+            node = self.headscale_node()
+            return node if set(node.get("available_routes") or []) == expected else None
+
+        return wait_for(f"headscale to see {self.hostname} advertise {sorted(expected)}", seen)
+
+    # -- teardown ------------------------------------------------------------------------
+    def stop(self, check_log: bool = True) -> None:
+        if self.login is not None and self.login.poll() is None:
+            self.login.kill()
+            self.login.wait(timeout=10)
+        if self.daemon is not None and self.daemon.poll() is None:
+            self.daemon.send_signal(signal.SIGTERM)
+            try:
+                self.daemon.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.daemon.pid, signal.SIGKILL)
+                self.daemon.wait(timeout=10)
+        if self._log_handle is not None:
+            self._log_handle.close()
+            self._log_handle = None
+        if check_log:
+            calls = find_calls_home(self.log_text())
+            if calls:
+                raise AssertionError(f"tailscaled {self.hostname} log shows calls home ({self.log_path}):\n  "
+                                     + "\n  ".join(calls))
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, lines: int = 20) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+    def __repr__(self) -> str:
+        return f"<TailscaleNode {self.hostname} {self.version} id={self.node_id}>"

@@ -1,0 +1,130 @@
+# Copyright (c) 2026, selfhosted.headscale contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Input validation run before any write. Pure functions: each returns the normalised value or raises
+``ValidationError`` with a sentence that names the offending field."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+
+class ValidationError(ValueError):
+    pass
+
+
+def cidr(value, field="route"):
+    """A canonical IPv4/IPv6 prefix such as ``10.0.0.0/24``.
+
+    Malformed input and prefixes with host bits set raise; the message names the field and,
+    where one exists, the canonical prefix to write instead.
+    """
+    text = str(value).strip() if value is not None else ""
+    address, slash, length = text.partition("/")
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        raise ValidationError(
+            "%s %r is not a valid CIDR prefix (expected e.g. 10.0.0.0/24 or fd00::/64)." % (field, value)
+        ) from None
+    maximum = ip.max_prefixlen
+    if not slash or not length.isdigit() or int(length) > maximum:
+        raise ValidationError(
+            "%s %r is not a valid CIDR prefix: it needs a prefix length from 0 to %d after '/' for IPv%d."
+            % (field, value, maximum, ip.version)
+        )
+    network = ipaddress.ip_network("%s/%s" % (ip, int(length)), strict=False)
+    canonical = str(network)
+    if network.network_address != ip:
+        raise ValidationError(
+            "%s %r has host bits set; the canonical prefix is %r." % (field, value, canonical)
+        )
+    if canonical != text:
+        raise ValidationError("%s %r is not in canonical form; write it as %r." % (field, value, canonical))
+    return text
+
+
+def cidrs(values, field="routes"):
+    """A list of prefixes, validated one by one, de-duplicated and sorted (IPv4 first)."""
+    result = {cidr(item, field="%s item" % field) for item in values or []}
+    return sorted(result, key=lambda item: (ipaddress.ip_network(item).version, ipaddress.ip_network(item)))
+
+
+_TAG = re.compile(r"^tag:[a-z0-9][a-z0-9._-]*$")
+
+
+def tag(value, field="tags"):
+    text = str(value) if value is not None else ""
+    if not text.startswith("tag:"):
+        raise ValidationError("%s item %r must start with 'tag:' (e.g. 'tag:%s')." % (field, value, text or "server"))
+    if not _TAG.match(text):
+        raise ValidationError(
+            "%s item %r is not a valid tag: after 'tag:' use lowercase letters, digits, '-', '_' or '.'."
+            % (field, value)
+        )
+    return text
+
+
+def tags(values, field="tags"):
+    return sorted({tag(item, field=field) for item in values or []})
+
+
+# Prometheus model.ParseDuration units (what headscale parses), largest first.
+_UNITS = (("y", 365 * 86400), ("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+_DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+def expiration(value, field="expiration"):
+    """A duration like ``30m``, ``24h``, ``90d``, ``1y`` or ``1d12h`` -> seconds (int > 0)."""
+    text = str(value).strip() if value is not None else ""
+    match = _DURATION.match(text)
+    if not text or not match:
+        raise ValidationError(
+            "%s %r is not a duration; use a number followed by a unit: s, m, h, d, w or y (e.g. 30m, 24h, 90d, 1y)."
+            % (field, value)
+        )
+    amounts = match.groups()
+    seconds = sum(int(amounts[index]) * size for index, (_, size) in enumerate(_UNITS) if amounts[index])
+    if seconds <= 0:
+        raise ValidationError("%s %r must be longer than zero." % (field, value))
+    return seconds
+
+
+def duration_text(seconds):
+    """Seconds -> the shortest exact duration headscale's CLI parses (``86400`` -> ``1d``)."""
+    parts = []
+    for unit, size in _UNITS:
+        if seconds >= size:
+            parts.append("%d%s" % (seconds // size, unit))
+            seconds %= size
+    return "".join(parts) or "0s"
+
+
+_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9._@-]*$")
+
+
+def username(value, field="name"):
+    """headscale 0.25+ rules (util.ValidateUsername): >= 2 chars, starts with a letter,
+    letters/digits/``-._``, at most one ``@``."""
+    text = str(value) if value is not None else ""
+    if len(text) < 2 or not _USERNAME.match(text) or text.count("@") > 1:
+        raise ValidationError(
+            "%s %r is not a valid headscale user name: use at least 2 characters, start with a letter, "
+            "then letters, digits, '-', '.', '_' and at most one '@'." % (field, value)
+        )
+    return text
+
+
+_NODENAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def nodename(value, field="name"):
+    """A node's given name is a DNS label: lowercase letters, digits and '-', at most 63 characters."""
+    text = str(value) if value is not None else ""
+    if not _NODENAME.match(text):
+        raise ValidationError(
+            "%s %r is not a valid node name: use a DNS label (lowercase letters, digits and '-', "
+            "at most 63 characters, not starting or ending with '-')." % (field, value)
+        )
+    return text

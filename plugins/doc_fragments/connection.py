@@ -23,9 +23,9 @@ options:
       - The command that runs the headscale CLI, as a list of arguments.
       - Use a prefix such as V([docker, exec, -i, headscale, headscale]) when headscale runs in a container.
         C(-i) is needed for the policy commands, which pass the policy on standard input.
-      - The modules set E(HEADSCALE_DISABLE_CHECK_UPDATES=true) for the command, but environment variables
+      - "The modules set E(HEADSCALE_DISABLE_CHECK_UPDATES=true) for the command, but environment variables
         do not pass through C(docker exec) unless given with C(-e); set C(disable_check_updates: true)
-        in the server's configuration instead.
+        in the server's configuration instead."
     type: list
     elements: str
     default: [headscale]

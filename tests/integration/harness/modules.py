@@ -38,7 +38,7 @@ def connection_args(server: HeadscaleServer, transport: str = "cli") -> dict[str
     if transport == "cli":
         return {
             "transport": "cli",
-            "headscale_binary": str(server.binary),
+            "headscale_command": [str(server.binary)],
             "config_path": str(server.config_path),
         }
     if transport == "api":

@@ -267,8 +267,27 @@ class HeadscaleClient:
     def rename_node(self, node_id, new_name):
         return self._node_changed(self._call("rename_node", node_id, validation.nodename(new_name)))
 
-    def expire_node(self, node_id):
-        return self._node_changed(self._call("expire_node", node_id))
+    def expire_node(self, node_id, expiry=None, disable=False):
+        """Expire now (default), at ``expiry`` (an aware datetime; 0.27+), or never (``disable``; 0.29+)."""
+        if expiry is not None and not self.features.node_expire_at:  # 0.27 #2828
+            raise HeadscaleError(
+                "setting a node expiry time needs headscale 0.27 or later (this is %s); "
+                "only expiring it now is possible." % self.version)
+        if disable and not self.features.node_expiry_disable:  # 0.29 `nodes expire --disable`
+            raise HeadscaleError(
+                "disabling a node's expiry needs headscale 0.29 or later (this is %s)." % self.version)
+        return self._node_changed(self._call("expire_node", node_id, expiry, disable))
+
+    def register_node(self, user, registration_id):
+        """Register a node waiting in the interactive (web/OIDC) login flow for ``user`` (a name).
+
+        ``registration_id`` is the last path segment of the ``/register/<id>`` URL the client printed:
+        24 characters on 0.25-0.28, ``hskey-authreq-`` + 24 characters on 0.29.
+        """
+        owner = self.require_user(user)
+        raw = self._call("register_node", owner["name"], registration_id)
+        self._cache.pop("nodes", None)
+        return normalize.node(raw) if raw else None
 
     def set_node_tags(self, node_id, tags):
         return self._node_changed(self._call("set_node_tags", node_id, validation.tags(tags)))

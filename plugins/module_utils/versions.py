@@ -42,6 +42,8 @@ GATES = {
     "apikey_by_id": (0, 28, 0),
     # 0.29 #1850: `headscale auth register|approve|reject`; `nodes register` deprecated.
     "auth_register": (0, 29, 0),
+    # 0.29: `nodes expire --disable` / `?disableExpiry=true` (never expire).
+    "node_expiry_disable": (0, 29, 0),
     # 0.29: `policy check` validates on the server (CheckPolicy RPC, `POST /api/v1/policy/check`).
     "policy_check_server": (0, 29, 0),
     # 0.29 #3089: tagged nodes have no user and do not block `users destroy`.

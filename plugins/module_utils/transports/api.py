@@ -208,8 +208,22 @@ class ApiTransport:
         path = "/node/%s/rename/%s" % (node_id, quote(new_name, safe=""))
         return self.request("POST", path, "rename node %s to %r" % (node_id, new_name)).get("node")
 
-    def expire_node(self, node_id):
-        return self.request("POST", "/node/%s/expire" % node_id, "expire node %s" % node_id).get("node")
+    def expire_node(self, node_id, expiry=None, disable=False):
+        query = {}
+        if expiry is not None:  # 0.27 #2828
+            query["expiry"] = format_time(expiry)
+        if disable:  # 0.29
+            query["disableExpiry"] = "true"
+        return self.request("POST", "/node/%s/expire" % node_id, "expire node %s" % node_id,
+                            query=query or None).get("node")
+
+    def register_node(self, user_name, registration_id):
+        action = "register node %s for user %r" % (registration_id, user_name)
+        if self.features.auth_register:  # 0.29 #1850: JSON body
+            data = self.request("POST", "/auth/register", action, body={"user": user_name, "authId": registration_id})
+        else:
+            data = self.request("POST", "/node/register", action, query={"user": user_name, "key": registration_id})
+        return data.get("node")
 
     def set_node_tags(self, node_id, tags):
         return self.request("POST", "/node/%s/tags" % node_id, "set the tags of node %s" % node_id,

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 
 from ansible_collections.selfhosted.headscale.plugins.module_utils.errors import HeadscaleError
+from ansible_collections.selfhosted.headscale.plugins.module_utils.normalize import format_time
 
 UPDATE_CHECK_ENV = {"HEADSCALE_DISABLE_CHECK_UPDATES": "true"}
 
@@ -228,8 +229,22 @@ class CliTransport:
         return self.run(["nodes", "rename", "--identifier", str(node_id), new_name],
                         "rename node %s to %r" % (node_id, new_name))
 
-    def expire_node(self, node_id):
-        return self.run(["nodes", "expire", "--identifier", str(node_id)], "expire node %s" % node_id)
+    def expire_node(self, node_id, expiry=None, disable=False):
+        args = ["nodes", "expire", "--identifier", str(node_id)]
+        if expiry is not None:  # 0.27 #2828
+            args += ["--expiry", format_time(expiry)]
+        if disable:  # 0.29
+            args.append("--disable")
+        return self.run(args, "expire node %s" % node_id)
+
+    def register_node(self, user_name, registration_id):
+        # `--user` is a user name here (unlike pre-auth keys). 0.29 deprecates `nodes register`
+        # (and prints a deprecation line on stdout) in favour of `auth register --auth-id` (#1850).
+        if self.features.auth_register:
+            args = ["auth", "register", "--user", user_name, "--auth-id", registration_id]
+        else:
+            args = ["nodes", "register", "--user", user_name, "--key", registration_id]
+        return self.run(args, "register node %s for user %r" % (registration_id, user_name))
 
     def set_node_tags(self, node_id, tags):
         # One argv element: `-t ""` is rejected by the flag parser (same as #2777 for routes).

@@ -10,6 +10,7 @@ Pure functions; unit tests feed them recordings of the real binaries.
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import re
 
 UTC = datetime.timezone.utc  # noqa: UP017 - modules also run on target Pythons < 3.11
@@ -102,6 +103,19 @@ def format_time(value):
         return None
     text = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".")
     return text + "Z"
+
+
+def _route_key(text):
+    try:
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return (9, text)
+    return (network.version, int(network.network_address), network.prefixlen, text)
+
+
+def routes(value):
+    """A route list (``null`` -> ``[]``), sorted IPv4 first then IPv6 (headscale's order varies)."""
+    return sorted(as_list(value), key=_route_key)
 
 
 def user(data):
@@ -210,9 +224,9 @@ def node(data):
         "tags": sorted(tags),
         # Tags set by an administrator: `forced_tags` before 0.28, all tags from 0.28 (tags as identity).
         "forced_tags": sorted(tags) if field(data, "tags") is not None else sorted(set(forced)),
-        "available_routes": as_list(field(data, "available_routes")),
-        "approved_routes": as_list(field(data, "approved_routes")),
-        "subnet_routes": as_list(field(data, "subnet_routes")),
+        "available_routes": routes(field(data, "available_routes")),
+        "approved_routes": routes(field(data, "approved_routes")),
+        "subnet_routes": routes(field(data, "subnet_routes")),
         "expiry": parse_time(field(data, "expiry")),
         "last_seen": parse_time(field(data, "last_seen")),
         "created_at": parse_time(field(data, "created_at")),

@@ -9,6 +9,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ansible_collections.selfhosted.headscale.plugins.module_utils.normalize import routes
+
 
 class ValidationError(ValueError):
     pass
@@ -46,9 +48,8 @@ def cidr(value, field="route"):
 
 
 def cidrs(values, field="routes"):
-    """A list of prefixes, validated one by one, de-duplicated and sorted (IPv4 first)."""
-    result = {cidr(item, field="%s item" % field) for item in values or []}
-    return sorted(result, key=lambda item: (ipaddress.ip_network(item).version, ipaddress.ip_network(item)))
+    """A list of prefixes, validated one by one, de-duplicated and sorted like ``normalize.routes``."""
+    return routes({cidr(item, field="%s item" % field) for item in values or []})
 
 
 _TAG = re.compile(r"^tag:[a-z0-9][a-z0-9._-]*$")
@@ -101,19 +102,28 @@ def duration_text(seconds):
     return "".join(parts) or "0s"
 
 
-_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9._@-]*$")
-
-
 def username(value, field="name"):
-    """headscale 0.25+ rules (util.ValidateUsername): >= 2 chars, starts with a letter,
-    letters/digits/``-._``, at most one ``@``."""
+    """headscale 0.25+ rules (util.ValidateUsername, enforced by 0.26): >= 2 characters, starts with a letter,
+    then letters, digits, ``-``, ``.``, ``_`` and at most one ``@``. (0.29 stopped enforcing them; we keep
+    them for new names because policies refer to users as ``name@``.)"""
     text = str(value) if value is not None else ""
-    if len(text) < 2 or not _USERNAME.match(text) or text.count("@") > 1:
+    valid = (
+        len(text) >= 2 and text[0].isalpha() and text.count("@") <= 1
+        and all(char.isalnum() or char in "-._@" for char in text)
+    )
+    if not valid:
         raise ValidationError(
             "%s %r is not a valid headscale user name: use at least 2 characters, start with a letter, "
             "then letters, digits, '-', '.', '_' and at most one '@'." % (field, value)
         )
     return text
+
+
+def required(value, field):
+    """A non-empty string (names of existing objects, which may predate today's naming rules)."""
+    if value is None or not str(value).strip():
+        raise ValidationError("%s must not be empty." % field)
+    return str(value)
 
 
 _NODENAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")

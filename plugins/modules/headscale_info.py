@@ -152,7 +152,7 @@ def handle(module, client):
     gather = set(params["gather"])
     user = params["user"]
     if user is not None:
-        validation.username(user, field="user")
+        validation.required(user, "user")
         client.require_user(user)
     result = {"changed": False}
     if "version" in gather:

@@ -274,7 +274,7 @@ def handle(module, client):
     tags = validation.tags(params["tags"], field="tags") if params["tags"] is not None else None
     validation.expiration(params["expiration"], field="expiration")
     if params["user"] is not None:
-        validation.username(params["user"], field="user")
+        validation.required(params["user"], "user")
     if params["state"] == "present":
         if params["id"] is not None:
             raise HeadscaleError("id selects keys to expire or delete; it cannot be used with state=present.")

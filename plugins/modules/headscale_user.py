@@ -218,9 +218,12 @@ def ensure_absent(module, client, result):
 
 def handle(module, client):
     params = module.params
-    validation.username(params["name"], field="name")
+    if params["state"] == "present":
+        validation.username(params["name"], field="name")  # a name we may create: today's rules
+    else:
+        validation.required(params["name"], "name")  # existing users may predate them
     if params["rename_from"] is not None:
-        validation.username(params["rename_from"], field="rename_from")
+        validation.required(params["rename_from"], "rename_from")
     result = {}
     if params["state"] == "present":
         before, after = ensure_present(module, client)

@@ -30,6 +30,15 @@ SWAGGER_MARKERS = (
 )
 
 
+def version_from_openapi(document):
+    """``'v0.28.0+probed'`` from the paths an OpenAPI document lists (minor version only), else ``None``."""
+    paths = document.get("paths", {}) if isinstance(document, dict) else {}
+    for version, path, method in SWAGGER_MARKERS:
+        if method in paths.get(path, {}):
+            return "v%d.%d.0+probed" % version[:2]
+    return None
+
+
 def _reason(exc):
     reason = getattr(exc, "reason", exc)
     return str(reason) or exc.__class__.__name__
@@ -121,11 +130,7 @@ class ApiTransport:
             if exc.status is None:
                 raise
         data = self.request("GET", "/swagger/v1/openapiv2.json", "serve its OpenAPI document", auth=False, api=False)
-        paths = data.get("paths", {}) if isinstance(data, dict) else {}
-        for version, path, method in SWAGGER_MARKERS:
-            if method in paths.get(path, {}):
-                return "v%d.%d.0" % version[:2] + "+probed"
-        return None
+        return version_from_openapi(data)
 
     # -- users ------------------------------------------------------------------------------------
     def list_users(self):

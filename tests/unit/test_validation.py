@@ -1,0 +1,94 @@
+"""Input validation: pure functions, messages name the field and the fix."""
+
+from __future__ import annotations
+
+import pytest
+from ansible_collections.selfhosted.headscale.plugins.module_utils import validation
+from ansible_collections.selfhosted.headscale.plugins.module_utils.validation import ValidationError
+
+
+@pytest.mark.parametrize("value", ["10.0.0.0/24", "0.0.0.0/0", "::/0", "fd7a:115c:a1e0::/48", "192.168.1.1/32"])
+def test_cidr_accepts_canonical_prefixes(value):
+    assert validation.cidr(value) == value
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("10.0.0.0/33", "route '10.0.0.0/33' is not a valid CIDR prefix: it needs a prefix length from 0 to 32 after '/' "
+                    "for IPv4."),
+    ("fe80::/129", "route 'fe80::/129' is not a valid CIDR prefix: it needs a prefix length from 0 to 128 after '/' "
+                   "for IPv6."),
+    ("abc", "route 'abc' is not a valid CIDR prefix (expected e.g. 10.0.0.0/24 or fd00::/64)."),
+    ("10.0.0.0", "route '10.0.0.0' is not a valid CIDR prefix: it needs a prefix length from 0 to 32 after '/' "
+                 "for IPv4."),
+    ("10.0.0.1/24", "route '10.0.0.1/24' has host bits set; the canonical prefix is '10.0.0.0/24'."),
+    ("fd00::1/64", "route 'fd00::1/64' has host bits set; the canonical prefix is 'fd00::/64'."),
+    ("FD00::/64", "route 'FD00::/64' is not in canonical form; write it as 'fd00::/64'."),
+    ("10.0.0.0/024", "route '10.0.0.0/024' is not in canonical form; write it as '10.0.0.0/24'."),
+    ("", "route '' is not a valid CIDR prefix (expected e.g. 10.0.0.0/24 or fd00::/64)."),
+])
+def test_cidr_rejects_with_a_message_naming_the_fix(value, message):
+    with pytest.raises(ValidationError) as info:
+        validation.cidr(value)
+    assert str(info.value) == message
+
+
+def test_cidrs_names_the_option_dedups_and_sorts():
+    assert validation.cidrs(["::/0", "10.0.0.0/8", "0.0.0.0/0", "10.0.0.0/8", "10.0.0.0/24"]) == [
+        "0.0.0.0/0", "10.0.0.0/8", "10.0.0.0/24", "::/0"]
+    with pytest.raises(ValidationError, match=r"^routes item '10\.0\.0\.1/8' has host bits set"):
+        validation.cidrs(["10.0.0.0/8", "10.0.0.1/8"])
+
+
+def test_tags():
+    assert validation.tags(["tag:web", "tag:db", "tag:web"]) == ["tag:db", "tag:web"]
+    with pytest.raises(ValidationError) as info:
+        validation.tags(["web"])
+    assert str(info.value) == "tags item 'web' must start with 'tag:' (e.g. 'tag:web')."
+    with pytest.raises(ValidationError, match="is not a valid tag"):
+        validation.tag("tag:Has Space")
+    with pytest.raises(ValidationError, match="is not a valid tag"):
+        validation.tag("tag:")
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("30m", 1800), ("24h", 86400), ("90d", 90 * 86400), ("1y", 365 * 86400), ("2w", 14 * 86400),
+    ("1d12h", 36 * 3600), ("45s", 45),
+])
+def test_expiration(text, seconds):
+    assert validation.expiration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["abc", "12", "1h1d", "-1h", "1.5h", "", "0h", "1 h", None])
+def test_expiration_rejects(text):
+    with pytest.raises(ValidationError, match=r"^expiration "):
+        validation.expiration(text)
+
+
+def test_duration_text_roundtrip():
+    assert validation.duration_text(36 * 3600) == "1d12h"
+    assert validation.expiration(validation.duration_text(400 * 86400 + 61)) == 400 * 86400 + 61
+
+
+@pytest.mark.parametrize("name", ["alice", "bob.smith", "a1", "user@example.com", "Alice_B-c", "élan"])
+def test_username_accepts(name):
+    assert validation.username(name) == name
+
+
+@pytest.mark.parametrize("name", ["a", "1abc", "-x", "a b", "a@b@c", "", "x+y", None])
+def test_username_rejects(name):
+    with pytest.raises(ValidationError, match=r"^name .* is not a valid headscale user name"):
+        validation.username(name)
+
+
+def test_nodename():
+    assert validation.nodename("router-1") == "router-1"
+    for bad in ("Router", "-x", "x-", "a_b", "a" * 64, ""):
+        with pytest.raises(ValidationError, match="is not a valid node name"):
+            validation.nodename(bad)
+
+
+def test_required():
+    assert validation.required("a b", "user") == "a b"
+    for bad in (None, "", "  "):
+        with pytest.raises(ValidationError, match=r"^user must not be empty\.$"):
+            validation.required(bad, "user")

@@ -86,7 +86,7 @@ def expiration(value, field="expiration"):
             % (field, value)
         )
     amounts = match.groups()
-    seconds = sum(int(amounts[index]) * size for index, (_, size) in enumerate(_UNITS) if amounts[index])
+    seconds = sum(int(amounts[index]) * unit[1] for index, unit in enumerate(_UNITS) if amounts[index])
     if seconds <= 0:
         raise ValidationError("%s %r must be longer than zero." % (field, value))
     return seconds

@@ -60,7 +60,7 @@ options:
 seealso:
   - module: selfhosted.headscale.headscale_info
 author:
-  - selfhosted.headscale contributors
+  - selfhosted.headscale contributors (@selfhosted)
 """
 
 EXAMPLES = r"""

@@ -36,7 +36,7 @@ seealso:
   - module: selfhosted.headscale.headscale_preauthkey
   - module: selfhosted.headscale.headscale_apikey
 author:
-  - selfhosted.headscale contributors
+  - selfhosted.headscale contributors (@selfhosted)
 """
 
 EXAMPLES = r"""

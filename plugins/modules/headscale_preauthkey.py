@@ -81,7 +81,7 @@ options:
 seealso:
   - module: selfhosted.headscale.headscale_user
 author:
-  - selfhosted.headscale contributors
+  - selfhosted.headscale contributors (@selfhosted)
 """
 
 EXAMPLES = r"""

@@ -66,7 +66,7 @@ notes:
 seealso:
   - module: selfhosted.headscale.headscale_info
 author:
-  - selfhosted.headscale contributors
+  - selfhosted.headscale contributors (@selfhosted)
 """
 
 EXAMPLES = r"""

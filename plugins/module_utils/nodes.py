@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.selfhosted.headscale.plugins.module_utils import validation
+from ansible_collections.selfhosted.headscale.plugins.module_utils import normalize, validation
 from ansible_collections.selfhosted.headscale.plugins.module_utils.errors import HeadscaleError
 
 # headscale approves and serves the two exit routes together (hscontrol/grpcv1.go SetApprovedRoutes).
@@ -122,3 +122,52 @@ def unadvertised(desired, available):
 
 def has_exit(routes):
     return set(EXIT_ROUTES) <= set(routes or [])
+
+
+def parse_expiry(value, field="expiry"):
+    """``now`` | ``never`` | an RFC 3339 time -> ``("now", None)``, ``("never", None)`` or ``("at", datetime)``."""
+    text = str(value).strip() if value is not None else ""
+    if text.lower() in ("now", "never"):
+        return text.lower(), None
+    try:
+        stamp = normalize.parse_time(text) if text else None
+    except ValueError:
+        stamp = None
+    if stamp is None:
+        raise validation.ValidationError(
+            "%s %r is not valid: use 'now', 'never' or an RFC 3339 time such as '2030-01-31T12:00:00Z'."
+            % (field, value))
+    return "at", stamp
+
+
+def expiry_change(current, kind, at, now):
+    """Whether a node whose expiry is ``current`` (datetime or None = never) needs a change for the wanted
+    expiry, compared at one-second precision. ``now``: not if it has already expired."""
+    if kind == "now":
+        return current is None or current > now
+    if kind == "never":
+        return current is not None
+    return current is None or abs((current - at).total_seconds()) >= 1
+
+
+def registration_id_error(value, auth_register):
+    """A sentence naming what is wrong with a registration ID, or ``None``.
+
+    0.25-0.28 use 24-character registration IDs; 0.29 auth IDs are ``hskey-authreq-`` + 24 characters
+    (hscontrol/types/common.go). People often pass a pre-auth key instead (#2988).
+    """
+    text = str(value or "")
+    expected = ("'hskey-authreq-' followed by 24 characters" if auth_register else "24 characters")
+    legacy_key = len(text) == 48 and all(c in "0123456789abcdef" for c in text)  # <= 0.27 pre-auth keys
+    if text.startswith(("hskey-auth-", "hskey-api-")) or legacy_key:
+        return ("registration_id looks like a pre-auth or API key; it must be the ID at the end of the "
+                "/register/<id> URL the client shows (%s)." % expected)
+    if auth_register:
+        ok = text.startswith("hskey-authreq-") and len(text) == 38
+    else:
+        ok = len(text) == 24 and not text.startswith("hskey-")
+    if not ok:
+        return ("registration_id is not a registration ID of this headscale version (it has %d characters): "
+                "expected %s, the last path segment of the /register/<id> URL the client shows."
+                % (len(text), expected))
+    return None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -156,15 +157,41 @@ class TailscaleNodeFactory:
             node.up(key, advertise_routes=advertise_routes, exit_node=exit_node, tags=tags)
         return node
 
+    def many(
+        self, server: HeadscaleServer, specs: dict[str, dict[str, Any]], workers: int = 4
+    ) -> dict[str, TailscaleNode]:
+        """Enrol several nodes concurrently: ``{label: {factory keyword arguments}}`` -> ``{label: node}``.
+
+        The label is the host name unless the spec gives ``hostname`` (several nodes may share one).
+
+        Enrolment mostly waits on the network, so a module fixture that needs many nodes gets them in
+        the time of a few. Users are created first (one at a time) so that threads do not race on them.
+        """
+        for spec in specs.values():
+            if spec.get("enrol", True) and spec.get("user", "nodes") is not None:
+                server.ensure_user(spec.get("user", "nodes"))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {
+                label: pool.submit(self, server, spec.get("hostname", label),
+                                   **{k: v for k, v in spec.items() if k != "hostname"})
+                for label, spec in specs.items()
+            }
+            return {label: future.result() for label, future in futures.items()}
+
     def stop_all(self) -> None:
+        """Stop every node (concurrently: each waits for its daemon to exit) and check their logs."""
         errors = []
-        for node in self.nodes:
+
+        def stop(node: TailscaleNode) -> None:
             try:
                 node.stop()
             except AssertionError as exc:
                 errors.append(str(exc))
             else:
                 node.cleanup()
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(stop, self.nodes))
         if errors:
             pytest.fail("\n\n".join(errors), pytrace=False)
 

@@ -1,0 +1,109 @@
+"""The client over a CLI transport replaying recordings: one version probe and at most one list call
+per object type per run (cached), cache refreshed after writes, secrets kept private."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from ansible_collections.selfhosted.headscale.plugins.module_utils.errors import HeadscaleError
+from ansible_collections.selfhosted.headscale.plugins.module_utils.headscale_client import HeadscaleClient
+from recordings import VERSIONS, cli_json, load, version_tuple
+
+# argv words after "-c config" -> recording name
+ROUTES = {
+    ("version",): "version",
+    ("users", "list"): "users-list",
+    ("users", "create"): "users-create",
+    ("preauthkeys", "list"): "preauthkeys-list",
+    ("preauthkeys", "create"): "preauthkeys-create",
+    ("apikeys", "list"): "apikeys-list",
+    ("nodes", "list"): "nodes-list",
+    ("nodes", "approve-routes"): "nodes-approve-routes",
+}
+
+
+class Replay:
+    def __init__(self, version):
+        self.version = version
+        self.calls = []
+
+    def __call__(self, argv, data=None, env=None):
+        words = tuple(w for w in argv[3:] if not w.startswith("-"))
+        name = ROUTES.get(words[:1]) or ROUTES[words[:2]]
+        self.calls.append(name)
+        record = load(self.version, f"cli-{name}")
+        return record["rc"], record["stdout"], record["stderr"]
+
+
+@pytest.fixture(params=VERSIONS)
+def client(request):
+    replay = Replay(request.param)
+    made = HeadscaleClient.from_params({"headscale_command": [sys.executable], "config_path": "c.yaml"},
+                                       runner=replay)
+    made.replay = replay
+    return made
+
+
+def test_version_detected_once(client):
+    assert client.version == client.replay.version
+    client.list_users()
+    client.list_apikeys()
+    assert client.replay.calls.count("version") == 1
+
+
+def test_lists_are_cached_for_the_run(client):
+    for _ in range(3):
+        client.list_users()
+        client.find_user("alice")
+        client.list_nodes()
+        client.get_node(1)
+        client.list_nodes(user="alice")
+        client.list_apikeys()
+    assert client.replay.calls == ["version", "users-list", "nodes-list", "apikeys-list"]
+
+
+def test_preauthkeys_one_call_for_one_user(client):
+    client.list_preauthkeys(user="alice")
+    client.list_preauthkeys(user="alice")
+    expected = ["version", "users-list", "preauthkeys-list"]
+    if version_tuple(client.replay.version) >= (0, 28):
+        expected.remove("users-list")  # all keys in one call, no user lookup needed
+    assert client.replay.calls == expected
+
+
+def test_preauthkeys_for_all_users_cost_one_call_per_user_before_0_28(client):
+    client.list_preauthkeys()
+    per_user = client.replay.calls.count("preauthkeys-list")
+    assert per_user == (1 if version_tuple(client.replay.version) >= (0, 28) else len(client.list_users()))
+
+
+def test_secret_of_listed_keys_stays_private(client):
+    keys = client.list_preauthkeys(user="alice")
+    assert all(k["key"].endswith("***") for k in keys)
+    secrets = [client.preauthkey_secret(k["id"]) for k in keys]
+    if version_tuple(client.replay.version) >= (0, 28):
+        assert secrets == [None] * len(keys)
+    else:
+        assert all(secrets) and not any(s in str(keys) for s in secrets)
+
+
+def test_writes_refresh_the_cache(client):
+    client.list_nodes()
+    client.approve_routes(1, ["10.20.0.0/24", "0.0.0.0/0"])
+    client.list_nodes()
+    assert client.replay.calls.count("nodes-list") == 2
+
+
+def test_create_preauthkey_validates_before_calling(client):
+    with pytest.raises(ValueError, match="must start with 'tag:'"):
+        client.create_preauthkey(user="alice", tags=["web"])
+    with pytest.raises(HeadscaleError, match="user 'ghost' does not exist on headscale"):
+        client.create_preauthkey(user="ghost")
+    assert "preauthkeys-create" not in client.replay.calls
+
+
+def test_created_key_is_revealed_once(client):
+    created = client.create_preauthkey(user="alice", reusable=True, tags=["tag:a", "tag:b"], expiration="24h")
+    assert created["key"] == cli_json(client.replay.version, "preauthkeys-create")["key"]
+    assert not created["key"].endswith("***")

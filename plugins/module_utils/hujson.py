@@ -84,11 +84,9 @@ def parse(text):
     try:
         return json.loads(plain)
     except ValueError as exc:
-        line, column = getattr(exc, "lineno", None), getattr(exc, "colno", None)
-        message = getattr(exc, "msg", str(exc))
-        if line is None:
-            raise HuJSONError(message) from None
-        raise HuJSONError("%s at line %d column %d" % (message, line, column)) from None
+        if not isinstance(exc, json.JSONDecodeError):
+            raise HuJSONError(str(exc)) from None
+        raise HuJSONError("%s at line %d column %d" % (exc.msg, exc.lineno, exc.colno)) from None
 
 
 def canonical(value):

@@ -39,7 +39,7 @@ options:
   user:
     description:
       - Only consider nodes of this user when looking up O(node).
-      - Required with O(registration_id): the user the node is registered for.
+      - Required with O(registration_id), as the user the node is registered for.
     type: str
   state:
     description:
@@ -50,7 +50,7 @@ options:
     default: present
   given_name:
     description:
-      - Rename the node to this given name (its MagicDNS name): a DNS label of lowercase letters, digits
+      - Rename the node to this given name (its MagicDNS name), a DNS label of lowercase letters, digits
         and V(-). Fails before any change if another node already has it.
     type: str
   tags:
@@ -83,7 +83,7 @@ seealso:
   - module: selfhosted.headscale.headscale_routes
   - module: selfhosted.headscale.headscale_info
 author:
-  - selfhosted.headscale contributors
+  - selfhosted.headscale contributors (@selfhosted)
 """
 
 EXAMPLES = r"""

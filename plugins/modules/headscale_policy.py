@@ -14,7 +14,7 @@ description:
   - The policy is parsed first (comments and trailing commas allowed) and validated by headscale
     (C(headscale policy check); on headscale 0.29 on the server, which also checks users and the
     policy's tests) before anything is written.
-  - Compares policies by meaning, not bytes: comments, whitespace and key order do not count, so a
+  - Compares policies by meaning, not bytes. Comments, whitespace and key order do not count, so a
     reformatted policy is not written again.
   - With O(policy_mode=database) the policy is stored with C(headscale policy set) (CLI or REST API).
     With O(policy_mode=file) the module writes the file headscale reads (O(path)) and runs
@@ -84,7 +84,7 @@ notes:
 seealso:
   - module: selfhosted.headscale.headscale_node
 author:
-  - selfhosted.headscale contributors
+  - selfhosted.headscale contributors (@selfhosted)
 """
 
 EXAMPLES = r"""

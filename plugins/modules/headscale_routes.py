@@ -73,7 +73,7 @@ notes:
 seealso:
   - module: selfhosted.headscale.headscale_node
 author:
-  - selfhosted.headscale contributors
+  - selfhosted.headscale contributors (@selfhosted)
 """
 
 EXAMPLES = r"""

@@ -59,7 +59,7 @@ options:
     description:
       - The headscale server version, for example V(0.26.1).
       - By default the version is detected once per run, with C(headscale version) (CLI) or
-        C(GET /version) (API, headscale 0.29+); older servers are recognised by the endpoints their
+        C(GET /version) (API, headscale 0.27+); older servers are recognised by the endpoints their
         OpenAPI document lists, which tells the minor version only.
       - Set it when detection is not possible, for example when the OpenAPI document is not served.
     type: str

@@ -120,7 +120,7 @@ build_image_from_rootfs() {
   tar --numeric-owner --xattrs -C "$work" -xf "$tarball"
   [[ $arch == amd64 ]] || ensure_binfmt_arm64
   install -m 0755 "$recipes/debian-setup.sh" "$work/tmp/debian-setup.sh"
-  chroot "$work" /tmp/debian-setup.sh "$suite" "$mirror" "${mirror%/debian}/debian-security" >"$work.log" 2>&1 ||
+  chroot "$work" /tmp/debian-setup.sh "$suite" "$mirror" "${mirror%/debian}/debian-security" "$arch" >"$work.log" 2>&1 ||
     die "debian-setup.sh failed, see $work.log"
   rm -f "$work/tmp/debian-setup.sh"
   tar --numeric-owner --xattrs -C "$work" -cf - . |
@@ -248,6 +248,7 @@ build_caddy() {
   local image="$repo/caddy:$version" tarball="$imgcache/caddy-$version.tar" hash
   hash=$( {
     echo "caddy-image v1 $version"
+    cat "$(dirname "$bin")/.stamp"
     sha256sum <"$bin"
     declare -f minimal_root import_service build_caddy
   } | recipe_hash)
@@ -282,12 +283,15 @@ build_services() {
   done
   [[ $found == 1 ]] || log "no headscale binaries under ${bindir#"$root"/}; run testbed/build-binaries.sh"
   bin="$bindir/caddy-2.11.9-amd64/caddy"
-  if [[ -x $bin ]]; then build_caddy "$bin"; fi
+  if [[ -x $bin && -f $(dirname "$bin")/.stamp ]]; then build_caddy "$bin"; fi
 }
 
 main() {
   command -v docker >/dev/null || die "docker is not installed"
   mkdir -p "$imgcache"
+  # One build at a time (pytest-xdist workers each call this script).
+  exec 9>"$imgcache/.lock"
+  flock 9
   local targets=("$@")
   if [[ ${#targets[@]} -eq 0 ]]; then
     targets=(debian-12 debian-13)
@@ -303,6 +307,8 @@ main() {
       *) die "unknown target $t (debian-12, debian-13, debian-12-arm64, services)" ;;
     esac
   done
+  # Untagged images of earlier recipes, once no container uses them any more.
+  docker image prune --force --filter "label=$label" >/dev/null
 }
 
 main "$@"

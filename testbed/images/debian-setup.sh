@@ -1,10 +1,10 @@
 #!/bin/sh
 # Runs inside a freshly debootstrapped root (chroot) and makes it a container image that
 # boots systemd as PID 1 without --privileged. Called by testbed/build-images.sh with:
-#   debian-setup.sh <suite> <mirror-url> <security-mirror-url>
+#   debian-setup.sh <suite> <mirror-url> <security-mirror-url> <arch>
 # Part of the image recipe: changing this file rebuilds the images.
 set -eu
-suite=$1 mirror=$2 security=$3
+suite=$1 mirror=$2 security=$3 arch=$4
 
 # apt sources of the image: the same mirror the test bed was built from.
 rm -f /etc/apt/sources.list
@@ -43,6 +43,17 @@ do
   ln -sf /dev/null "/etc/systemd/system/$unit"
 done
 systemctl set-default multi-user.target >/dev/null
+
+# Foreign architectures run through qemu-user on the amd64 test bed. There, systemd 252
+# cannot set up service credentials ("Failed to set up credentials: Invalid argument",
+# step CREDENTIALS), which failed systemd-tmpfiles-setup(-dev) and systemd-sysusers at
+# boot. Nothing here passes credentials, so clear LoadCredential= in those units.
+if [ "$arch" != amd64 ]; then
+  for unit in $(grep -l '^LoadCredential=' /lib/systemd/system/*.service); do
+    mkdir -p "/etc/systemd/system/${unit##*/}.d"
+    printf '[Service]\nLoadCredential=\n' >"/etc/systemd/system/${unit##*/}.d/testbed-qemu-user.conf"
+  done
+fi
 
 # Every container gets its own machine id at boot (an empty file makes systemd create a
 # transient one); no fixed host name.

@@ -79,15 +79,13 @@ def noop_cases(server: HeadscaleServer) -> dict[str, tuple[str, dict]]:
     }
 
 
-def time_case(module: str, args: dict, runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = run_module(module, args)
-        samples.append(time.perf_counter() - started)
-        if result.get("failed") or result.get("changed"):
-            raise SystemExit(f"{module} was not a no-op: {json.dumps(result, default=str)[:400]}")
-    return statistics.median(samples)
+def run_noop(module: str, args: dict) -> float:
+    started = time.perf_counter()
+    result = run_module(module, args)
+    elapsed = time.perf_counter() - started
+    if result.get("failed") or result.get("changed"):
+        raise SystemExit(f"{module} was not a no-op: {json.dumps(result, default=str)[:400]}")
+    return elapsed
 
 
 def count_calls(server: HeadscaleServer, module: str, args: dict, workdir: Path) -> list[str]:
@@ -96,24 +94,35 @@ def count_calls(server: HeadscaleServer, module: str, args: dict, workdir: Path)
     return counter.calls()
 
 
-def measure(version: str, loaded: bool, runs: int) -> dict:
-    server = HeadscaleServer(version).start()
+def measure(version: str, runs: int) -> dict:
+    """Median no-op times on an empty and a loaded server of one version.
+
+    Both servers run at once and the samples alternate (empty, loaded, empty, ...), so
+    that load drift on a noisy machine affects both sides alike.
+    """
+    empty, loaded = HeadscaleServer(version).start(), HeadscaleServer(version).start()
     try:
-        seed_target(server)
-        if loaded:
-            started = time.perf_counter()
-            load(server, users=1000, keys=2000, nodes=500)
-            print(f"  loaded {version} in {time.perf_counter() - started:.0f}s", file=sys.stderr)
-        cases = noop_cases(server)
-        report = {name: time_case(module, args, runs) for name, (module, args) in cases.items()}
-        with tempfile.TemporaryDirectory() as tmp:
-            for name in ("headscale_user/cli", "headscale_routes/cli"):
-                module, args = cases[name]
-                report[f"{name} calls"] = count_calls(server, module, args, Path(tmp))
+        for server in (empty, loaded):
+            seed_target(server)
+        started = time.perf_counter()
+        load(loaded, users=1000, keys=2000, nodes=500)
+        print(f"  loaded {version} in {time.perf_counter() - started:.0f}s", file=sys.stderr)
+        report = {}
+        for name, (module, empty_args) in noop_cases(empty).items():
+            loaded_args = noop_cases(loaded)[name][1]
+            samples = {"empty": [], "loaded": []}
+            for _ in range(runs):
+                samples["empty"].append(run_noop(module, empty_args))
+                samples["loaded"].append(run_noop(module, loaded_args))
+            report[name] = {side: statistics.median(values) for side, values in samples.items()}
+            if name.endswith("/cli"):
+                with tempfile.TemporaryDirectory() as tmp:
+                    report[name]["calls"] = count_calls(loaded, module, loaded_args, Path(tmp))
         return report
     finally:
-        server.stop()
-        server.cleanup()
+        for server in (empty, loaded):
+            server.stop()
+            server.cleanup()
 
 
 def main() -> None:
@@ -124,13 +133,14 @@ def main() -> None:
     print("| headscale | module/transport | empty (median s) | loaded (median s) | loaded/empty | commands per run |")
     print("|---|---|---|---|---|---|")
     for version in options.versions:
-        empty = measure(version, loaded=False, runs=options.runs)
-        full = measure(version, loaded=True, runs=options.runs)
-        for name in ("headscale_user/cli", "headscale_user/api", "headscale_routes/cli", "headscale_routes/api"):
-            calls = full.get(f"{name} calls")
-            shown = "; ".join(calls) if calls is not None else "(REST)"
-            print(f"| {version} | {name} | {empty[name]:.3f} | {full[name]:.3f} | "
-                  f"{full[name] / empty[name]:.2f}x | {shown} |")
+        for name, row in measure(version, runs=options.runs).items():
+            calls = "; ".join(" ".join(_drop_config(call.split())) for call in row.get("calls", [])) or "(REST)"
+            print(f"| {version} | {name} | {row['empty']:.3f} | {row['loaded']:.3f} | "
+                  f"{row['loaded'] / row['empty']:.2f}x | {calls} |", flush=True)
+
+
+def _drop_config(words: list[str]) -> list[str]:
+    return words[2:] if words[:1] == ["-c"] else words
 
 
 if __name__ == "__main__":

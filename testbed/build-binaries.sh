@@ -6,7 +6,7 @@
 #   testbed/build-binaries.sh headscale-0.27.1 tailscale-1.80.3:arm64   # explicit targets
 #
 # Binaries land in .testbed/bin/<program>-<version>-<arch>/ (git-ignored). A target is
-# rebuilt only when its go.mod/go.sum or this script change. Every binary must report
+# rebuilt only when its go.mod/go.sum or its build flags change. Every binary must report
 # its pinned version, or the build fails.
 set -euo pipefail
 
@@ -36,6 +36,9 @@ ldflags_of() {
     headscale) echo "-s -w -X github.com/juanfont/headscale/hscontrol/types.Version=v$version" ;;
     # tailscale's release builds stamp version.longStamp/shortStamp (build_dist.sh).
     tailscale) echo "-s -w -X tailscale.com/version.longStamp=$version -X tailscale.com/version.shortStamp=$version" ;;
+    # Caddy reports "unknown" when built as a dependency (no VCS info) unless stamped.
+    caddy) echo "-s -w -X github.com/caddyserver/caddy/v2.CustomVersion=v$version" ;;
+    pebble) echo "-s -w -X main.version=v$version" ;;
     *) echo "-s -w" ;;
   esac
 }
@@ -58,7 +61,8 @@ build_target() {
   [[ -f $module/go.mod ]] || { echo "testbed: no pinned module at $module" >&2; return 1; }
   local out="$cache/bin/$target-$arch"
   local stamp
-  stamp=$(cat "$module/go.mod" "$module/go.sum" "$0" | sha256sum | cut -c1-16)
+  stamp=$( { cat "$module/go.mod" "$module/go.sum"; echo "$arch $(commands_of "$program") $(ldflags_of "$program" "$version")"; } |
+    sha256sum | cut -c1-16)
   if [[ -f $out/.stamp && $(cat "$out/.stamp") == "$stamp" ]]; then
     echo "testbed: $target ($arch) is up to date"
     return 0

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """No-op module runs on an empty and on a loaded headscale server, reported as ratios.
 
     .venv/bin/python bench/bench_noop.py [--versions 0.29.3 0.26.1] [--runs 7]
@@ -111,7 +111,7 @@ def measure(version: str, runs: int) -> dict:
         for name, (module, empty_args) in noop_cases(empty).items():
             loaded_args = noop_cases(loaded)[name][1]
             samples = {"empty": [], "loaded": []}
-            for _ in range(runs):
+            for _attempt in range(runs):
                 samples["empty"].append(run_noop(module, empty_args))
                 samples["loaded"].append(run_noop(module, loaded_args))
             report[name] = {side: statistics.median(values) for side, values in samples.items()}

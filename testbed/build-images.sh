@@ -91,7 +91,7 @@ build_rootfs() {
   local release=$1 arch=$2 tarball=$3 mirror=$4
   local suite work stale
   suite=$(suite_of "$release")
-  for stale in "$imgcache"/.rootfs-"$release-$arch".*; do remove_tree "$stale"; done
+  for stale in "$imgcache/.rootfs-$release-$arch".*; do remove_tree "$stale"; done
   work=$(mktemp -d "$imgcache/.rootfs-$release-$arch.XXXXXX")
   local args=(--variant=minbase --arch="$arch" --include="$(packages)")
   if [[ $arch != amd64 ]]; then
@@ -115,7 +115,7 @@ build_image_from_rootfs() {
   local image=$1 release=$2 arch=$3 hash=$4 tarball=$5 mirror=$6
   local work stale suite
   suite=$(suite_of "$release")
-  for stale in "$imgcache"/.setup-"$release-$arch".*; do remove_tree "$stale"; done
+  for stale in "$imgcache/.setup-$release-$arch".*; do remove_tree "$stale"; done
   work=$(mktemp -d "$imgcache/.setup-$release-$arch.XXXXXX")
   tar --numeric-owner --xattrs -C "$work" -xf "$tarball"
   [[ $arch == amd64 ]] || ensure_binfmt_arm64

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Overlap guard for the test bed's docker networks (python3 standard library only).
 
     testbed/networks.py check CIDR [CIDR...]         exit 1 when a CIDR is not safe to use

@@ -49,7 +49,7 @@ systemctl set-default multi-user.target >/dev/null
 # step CREDENTIALS), which failed systemd-tmpfiles-setup(-dev) and systemd-sysusers at
 # boot. Nothing here passes credentials, so clear LoadCredential= in those units.
 if [ "$arch" != amd64 ]; then
-  for unit in $(grep -l '^LoadCredential=' /lib/systemd/system/*.service); do
+  grep -l '^LoadCredential=' /lib/systemd/system/*.service | while read -r unit; do
     mkdir -p "/etc/systemd/system/${unit##*/}.d"
     printf '[Service]\nLoadCredential=\n' >"/etc/systemd/system/${unit##*/}.d/testbed-qemu-user.conf"
   done

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """The one shared "nothing calls home" check.
 
 Our test beds run headscale and tailscaled with every phone-home switched off

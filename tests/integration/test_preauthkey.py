@@ -95,7 +95,7 @@ def test_preauthkey_expired(headscale, transport):
     headscale.ensure_user(user)
     kept_user = f"keep-{transport}"
     headscale.create_preauth_key(kept_user)
-    for _ in range(2):
+    for _attempt in range(2):
         headscale.create_preauth_key(user, reusable=True)
     args = {"user": user, "state": "expired"}
 

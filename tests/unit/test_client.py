@@ -53,7 +53,7 @@ def test_version_detected_once(client):
 
 
 def test_lists_are_cached_for_the_run(client):
-    for _ in range(3):
+    for _attempt in range(3):
         client.list_users()
         client.find_user("alice")
         client.list_nodes()

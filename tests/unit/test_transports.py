@@ -59,7 +59,7 @@ def version(request):
 def test_cli_passes_json_flag_as_two_items_and_disables_update_checks(version):
     transport = cli_replaying(version, "users-list")
     users = transport.list_users()
-    argv, _, env = transport.seen[0]
+    argv, _data, env = transport.seen[0]
     assert argv[-2:] == ["-o", "json"] and argv[1:3] == ["-c", "config.yaml"]
     assert env == {"HEADSCALE_DISABLE_CHECK_UPDATES": "true"}
     assert [u["name"] for u in users] == ["alice", "bob"]
@@ -118,7 +118,7 @@ def test_cli_policy_check_needs_no_config_before_0_29(version):
     transport = cli_replaying(version, "error-policy-check-invalid")
     with pytest.raises(HeadscaleError):
         transport.check_policy("{bad")
-    argv, data, _ = transport.seen[0]
+    argv, data, _env = transport.seen[0]
     assert data == "{bad" and argv[-3:] == ["check", "--file", "/dev/stdin"]
     assert ("-c" in argv) == (version_tuple(version) >= (0, 29))
 

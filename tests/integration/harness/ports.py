@@ -14,7 +14,7 @@ def free_port(kind: str = "tcp") -> int:
     same number to two servers that have not bound it yet.
     """
     sock_type = socket.SOCK_STREAM if kind == "tcp" else socket.SOCK_DGRAM
-    for _ in range(50):
+    for _attempt in range(50):
         with socket.socket(socket.AF_INET, sock_type) as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]

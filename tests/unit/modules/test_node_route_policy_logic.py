@@ -64,7 +64,7 @@ def test_cli_and_api_listings_normalise_alike():
 
 # -- find_node ----------------------------------------------------------------------------------------
 def test_find_node_by_id_given_name_and_host_name(listing):
-    _, found = listing
+    found = listing[1]
     router = by_name(found, "router-1")
     assert node_utils.find_node(found, str(router["id"]))["id"] == router["id"]
     assert node_utils.find_node(found, router["id"])["id"] == router["id"]
@@ -76,7 +76,7 @@ def test_find_node_by_id_given_name_and_host_name(listing):
 
 
 def test_find_node_refuses_an_ambiguous_host_name_and_lists_the_ids(listing):
-    _, found = listing
+    found = listing[1]
     twins = sorted(n["id"] for n in found if n["name"] == "twin")
     assert len(twins) == 2
     with pytest.raises(HeadscaleError) as caught:
@@ -92,7 +92,7 @@ def test_find_node_refuses_an_ambiguous_host_name_and_lists_the_ids(listing):
 
 
 def test_require_node_names_what_was_looked_up(listing):
-    _, found = listing
+    found = listing[1]
     with pytest.raises(HeadscaleError, match=r"node 'ghost' does not exist on headscale for user 'bob'"):
         node_utils.require_node(found, "ghost", user="bob")
     with pytest.raises(ValidationError, match="node must be a node ID"):
@@ -112,7 +112,7 @@ def test_tagged_nodes_have_no_user_from_028(listing):
 
 # -- routes -------------------------------------------------------------------------------------------
 def test_router_recording_shape(listing):
-    _, found = listing
+    found = listing[1]
     router = by_name(found, "router-1")
     assert node_utils.sort_routes(router["approved_routes"]) == ["0.0.0.0/0", "10.10.0.0/24", "::/0"]
     assert node_utils.sort_routes(router["available_routes"]) == [
@@ -134,13 +134,13 @@ def test_router_recording_shape(listing):
     ],
 )
 def test_plan_routes_from_the_recorded_router(listing, mode, routes, exit_node, expected):
-    _, found = listing
+    found = listing[1]
     router = by_name(found, "router-1")
     assert node_utils.plan_routes(router["approved_routes"], mode, routes, exit_node) == expected
 
 
 def test_plan_routes_guards(listing):
-    _, found = listing
+    found = listing[1]
     approved = by_name(found, "router-1")["approved_routes"]
     with pytest.raises(ValidationError, match="set allow_empty: true"):
         node_utils.plan_routes(approved, "equal", [], None)
@@ -153,7 +153,7 @@ def test_plan_routes_guards(listing):
 
 
 def test_unadvertised_routes_are_reported(listing):
-    _, found = listing
+    found = listing[1]
     router = by_name(found, "router-1")
     desired = ["10.10.0.0/24", "172.16.0.0/12", "0.0.0.0/0", "::/0"]
     assert node_utils.unadvertised(desired, router["available_routes"]) == ["172.16.0.0/12"]
@@ -245,7 +245,7 @@ def test_a_preauth_key_is_not_a_registration_id(version):
 
 
 def test_node_view_is_what_the_module_compares(listing):
-    _, found = listing
+    found = listing[1]
     view = headscale_node.view(by_name(found, "tagged-1"))
     assert set(view) == {"id", "name", "given_name", "user", "tags", "expiry"}
     assert view["tags"] == ["tag:web"]

@@ -102,6 +102,11 @@ class HeadscaleClient:
         self.features  # noqa: B018 - detect the version before the first call
         return getattr(self.transport, method)(*args)
 
+    def _drop(self, kind):
+        """Forget every cached list of ``kind`` (``users``, ``users:<name>``, ``preauthkeys:<id>``, …)."""
+        for name in [n for n in self._cache if n == kind or n.startswith(kind + ":")]:
+            del self._cache[name]
+
     def _cached(self, key, loader):
         if key not in self._cache:
             self._cache[key] = loader()
@@ -112,8 +117,16 @@ class HeadscaleClient:
         return self._cached("users", lambda: [normalize.user(u) for u in normalize.as_list(self._call("list_users"))])
 
     def find_user(self, name):
-        """The local user called ``name`` (falls back to a unique OIDC user of that name), or ``None``."""
-        matches = [u for u in self.list_users() if u["name"] == name]
+        """The local user called ``name`` (falls back to a unique OIDC user of that name), or ``None``.
+
+        Uses the full user list when this run already read it, else asks headscale for that name only.
+        """
+        if "users" in self._cache:
+            candidates = self._cache["users"]
+        else:
+            candidates = self._cached("users:%s" % name, lambda: [
+                normalize.user(u) for u in normalize.as_list(self._call("list_users", name))])
+        matches = [u for u in candidates if u["name"] == name]
         local = [u for u in matches if not u["provider"]]
         if len(local) == 1:
             return local[0]
@@ -135,20 +148,20 @@ class HeadscaleClient:
         created = normalize.user(self._call("create_user", name, display_name, email, picture_url))
         if "users" in self._cache:
             self._cache["users"].append(created)
+        self._cache["users:%s" % name] = [created]
         return created
 
     def rename_user(self, user_id, new_name):
         renamed = normalize.user(self._call("rename_user", user_id, new_name))
-        self._cache.pop("users", None)
+        self._drop("users")
         self._cache.pop("nodes", None)
-        self._cache.pop("preauthkeys", None)
+        self._drop("preauthkeys")
         return renamed
 
     def delete_user(self, user_id):
         self._call("delete_user", user_id)
-        if "users" in self._cache:
-            self._cache["users"] = [u for u in self._cache["users"] if u["id"] != user_id]
-        self._cache.pop("preauthkeys", None)
+        self._drop("users")
+        self._drop("preauthkeys")
 
     # -- pre-auth keys ----------------------------------------------------------------------------
     def _remember(self, raw):
@@ -217,8 +230,7 @@ class HeadscaleClient:
         self._drop_preauthkeys()
 
     def _drop_preauthkeys(self):
-        for name in [n for n in self._cache if n.startswith("preauthkeys")]:
-            del self._cache[name]
+        self._drop("preauthkeys")
 
     # -- API keys ---------------------------------------------------------------------------------
     def list_apikeys(self):

@@ -176,6 +176,8 @@ def warn_create_only(module, user):
 
 def ensure_present(module, client):
     params = module.params
+    if params["rename_from"]:
+        client.list_users()  # two names to look up: one list call instead of two filtered ones
     current = client.find_user(params["name"])
     source = client.find_user(params["rename_from"]) if params["rename_from"] else None
     if current is not None and source is not None and current["id"] != source["id"]:

@@ -27,11 +27,13 @@ class Replay:
     def __init__(self, version):
         self.version = version
         self.calls = []
+        self.argvs = []
 
     def __call__(self, argv, data=None, env=None):
         words = tuple(w for w in argv[3:] if not w.startswith("-"))
         name = ROUTES.get(words[:1]) or ROUTES[words[:2]]
         self.calls.append(name)
+        self.argvs.append(argv)
         record = load(self.version, f"cli-{name}")
         return record["rc"], record["stdout"], record["stderr"]
 
@@ -107,3 +109,9 @@ def test_created_key_is_revealed_once(client):
     created = client.create_preauthkey(user="alice", reusable=True, tags=["tag:a", "tag:b"], expiration="24h")
     assert created["key"] == cli_json(client.replay.version, "preauthkeys-create")["key"]
     assert not created["key"].endswith("***")
+
+
+def test_a_single_user_is_looked_up_by_name_on_the_server(client):
+    assert client.find_user("alice")["id"] == 1
+    assert client.replay.argvs[-1][3:] == ["users", "list", "--name", "alice", "-o", "json"]
+    assert client.find_user("ghost") is None  # (the replayed list has no ghost)

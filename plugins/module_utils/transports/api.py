@@ -133,8 +133,9 @@ class ApiTransport:
         return version_from_openapi(data)
 
     # -- users ------------------------------------------------------------------------------------
-    def list_users(self):
-        return self.request("GET", "/user", "list users").get("users")
+    def list_users(self, name=None):
+        query = {"name": name} if name is not None else None
+        return self.request("GET", "/user", "list users", query=query).get("users")
 
     def create_user(self, name, display_name=None, email=None, picture_url=None):
         body = {"name": name}

@@ -151,8 +151,9 @@ class CliTransport:
         return None
 
     # -- users ------------------------------------------------------------------------------------
-    def list_users(self):
-        return self.run(["users", "list"], "list users")
+    def list_users(self, name=None):
+        # `--name` is an exact, server-side filter (0.24+): one user instead of all of them.
+        return self.run(["users", "list"] + (["--name", name] if name is not None else []), "list users")
 
     def create_user(self, name, display_name=None, email=None, picture_url=None):
         args = ["users", "create", name]

@@ -52,9 +52,11 @@ sanity:
 	tests/sanity/run.sh
 
 # One pytest run covers unit, integration and molecule scenarios, so the suite ends
-# with a single summary line.
+# with a single summary line. Two workers; a test file stays on one worker so that its
+# module-scoped headscale servers are shared.
+PYTEST_WORKERS ?= 2
 pytest:
-	pytest tests/unit tests/integration tests/molecule
+	pytest -n $(PYTEST_WORKERS) --dist loadfile tests/unit tests/integration tests/molecule
 
 unit:
 	pytest tests/unit

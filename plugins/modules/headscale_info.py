@@ -21,12 +21,14 @@ extends_documentation_fragment:
 options:
   gather:
     description:
-      - What to read. Each entry costs one request, except V(preauthkeys) on headscale 0.27 and older,
-        which can only list keys per user (one request per user; use O(user) to read one user's keys).
+      - What to read. Each entry costs one request, except V(preauthkeys) on headscale 0.27 and older
+        without O(user). Those versions list keys per user only, so that costs one request per user.
+      - By default everything that costs one request is read, that is V(version), V(users), V(nodes),
+        V(apikeys), and V(preauthkeys) on headscale 0.28 and later or when O(user) is set.
+        RV(gathered) says what was read.
     type: list
     elements: str
     choices: [version, users, nodes, preauthkeys, apikeys]
-    default: [version, users, nodes, preauthkeys, apikeys]
   user:
     description:
       - Only return the nodes and pre-auth keys of this user (name).
@@ -41,9 +43,14 @@ author:
 
 EXAMPLES = r"""
 ---
-- name: Read everything
+- name: Read everything that costs one request per kind
   selfhosted.headscale.headscale_info:
   register: headscale
+
+- name: All pre-auth keys, also on headscale 0.27 and older (one request per user there)
+  selfhosted.headscale.headscale_info:
+    gather: [preauthkeys]
+  register: all_keys
 
 - name: Nodes of alice, over the REST API
   selfhosted.headscale.headscale_info:
@@ -59,6 +66,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+gathered:
+  description: What was read (O(gather), or the default for this server).
+  returned: always
+  type: list
+  elements: str
+  sample: [version, users, nodes, preauthkeys, apikeys]
 version:
   description: The headscale version (as detected, or as given by O(headscale_version)).
   returned: when V(version) is gathered
@@ -146,15 +159,21 @@ apikeys:
 from ansible_collections.selfhosted.headscale.plugins.module_utils import validation
 from ansible_collections.selfhosted.headscale.plugins.module_utils.module_base import run_module
 
+CHOICES = ["version", "users", "nodes", "preauthkeys", "apikeys"]
+
 
 def handle(module, client):
     params = module.params
-    gather = set(params["gather"])
     user = params["user"]
     if user is not None:
         validation.required(user, "user")
         client.require_user(user)
-    result = {"changed": False}
+    gather = params["gather"]
+    if gather is None:
+        gather = ["version", "users", "nodes", "apikeys"]
+        if user is not None or client.features.preauthkey_by_id:  # 0.28 #2992: all keys in one request
+            gather.insert(3, "preauthkeys")
+    result = {"changed": False, "gathered": [item for item in CHOICES if item in gather]}
     if "version" in gather:
         result["version"] = client.version
     if "users" in gather:
@@ -169,9 +188,8 @@ def handle(module, client):
 
 
 def main():
-    choices = ["version", "users", "nodes", "preauthkeys", "apikeys"]
     argument_spec = {
-        "gather": {"type": "list", "elements": "str", "choices": choices, "default": choices},
+        "gather": {"type": "list", "elements": "str", "choices": CHOICES},
         "user": {"type": "str"},
     }
     run_module(argument_spec, handle)

@@ -45,6 +45,11 @@ def now():
     return datetime.datetime.now(normalize.UTC)
 
 
+def is_expired(obj, moment):
+    """Whether a key (or anything with an ``expiration``) has expired at ``moment``; None = never."""
+    return obj["expiration"] is not None and obj["expiration"] <= moment
+
+
 class HeadscaleClient:
     def __init__(self, transport, version=None):
         self.transport = transport

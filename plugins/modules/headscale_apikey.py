@@ -126,13 +126,9 @@ import datetime
 
 from ansible_collections.selfhosted.headscale.plugins.module_utils import validation
 from ansible_collections.selfhosted.headscale.plugins.module_utils.errors import HeadscaleError
-from ansible_collections.selfhosted.headscale.plugins.module_utils.headscale_client import now
+from ansible_collections.selfhosted.headscale.plugins.module_utils.headscale_client import is_expired, now
 from ansible_collections.selfhosted.headscale.plugins.module_utils.module_base import diff_result, run_module
 from ansible_collections.selfhosted.headscale.plugins.module_utils.normalize import apikey_prefix
-
-
-def is_expired(key, moment):
-    return key["expiration"] is not None and key["expiration"] <= moment
 
 
 def view(key, moment):

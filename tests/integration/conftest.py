@@ -77,26 +77,25 @@ class HeadscaleFactory:
         return server.start()
 
 
-@pytest.fixture(scope="module")
-def headscale(headscale_version: str) -> Iterator[HeadscaleServer]:
-    """A headscale server (policy in the database) shared by the tests of one module."""
-    server = HeadscaleServer(headscale_version)
+def _serve(version: str) -> Iterator[HeadscaleServer]:
+    server = HeadscaleServer(version)
     try:
         server.start()
         yield server
     finally:
         _stop([server])
+
+
+@pytest.fixture(scope="module")
+def headscale(headscale_version: str) -> Iterator[HeadscaleServer]:
+    """A headscale server (policy in the database) shared by the tests of one module."""
+    yield from _serve(headscale_version)
 
 
 @pytest.fixture
 def fresh_headscale(headscale_version: str) -> Iterator[HeadscaleServer]:
     """A headscale server of its own for one test (where isolation matters)."""
-    server = HeadscaleServer(headscale_version)
-    try:
-        server.start()
-        yield server
-    finally:
-        _stop([server])
+    yield from _serve(headscale_version)
 
 
 @pytest.fixture

@@ -210,65 +210,49 @@ saved_up_to_date() {
   [[ -f $tarball && -f $tarball.id && $(cat "$tarball.id") == "$(docker image inspect -f '{{.Id}}' "$image")" ]]
 }
 
-build_headscale() {
-  local bin=$1 version
-  version=$(basename "$(dirname "$bin")")
-  version=${version#headscale-}
-  version=${version%-amd64}
-  local image="$repo/headscale:$version" tarball="$imgcache/headscale-$version.tar" hash
-  hash=$( {
-    echo "headscale-image v1 $version"
-    cat "$(dirname "$bin")/.stamp"
-    sha256sum <"$bin"
-    declare -f minimal_root import_service build_headscale
-  } | recipe_hash)
-  if up_to_date "$image" "$hash" && saved_up_to_date "$image" "$tarball"; then
-    log "$image up to date ($hash), saved as ${tarball#"$root"/}"
-    return 0
-  fi
-  local dir
-  dir=$(mktemp -d "$imgcache/.headscale-$version.XXXXXX")
-  minimal_root "$dir"
-  mkdir -p "$dir"/{etc/headscale,var/lib/headscale,var/run/headscale}
-  install -m 0755 "$bin" "$dir/usr/local/bin/headscale"
-  import_service "$image" "$dir" "$hash" "$tarball" \
-    'ENV PATH=/usr/local/bin' \
-    'ENTRYPOINT ["/usr/local/bin/headscale"]' \
-    'CMD ["serve"]' \
+# What differs between the service images: the folders and files of the root, and the
+# image settings (one `docker import --change` each).
+headscale_layout() {
+  mkdir -p "$1"/{etc/headscale,var/lib/headscale,var/run/headscale}
+}
+headscale_changes() {
+  printf '%s\n' 'ENV PATH=/usr/local/bin' 'ENTRYPOINT ["/usr/local/bin/headscale"]' 'CMD ["serve"]' \
     'WORKDIR /var/lib/headscale'
-  rm -rf "$dir"
-  log "$image built ($hash), saved as ${tarball#"$root"/}"
+}
+caddy_layout() {
+  mkdir -p "$1"/{etc/caddy,config/caddy,data/caddy,srv}
+  printf ':80 {\n\trespond "selfhosted-testbed caddy"\n}\n' >"$1/etc/caddy/Caddyfile"
+}
+caddy_changes() {
+  printf '%s\n' 'ENV PATH=/usr/local/bin' 'ENV XDG_CONFIG_HOME=/config' 'ENV XDG_DATA_HOME=/data' \
+    'ENTRYPOINT ["/usr/local/bin/caddy"]' \
+    'CMD ["run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]' 'WORKDIR /srv'
 }
 
-build_caddy() {
-  local bin=$1 version
+# A service image from a static binary in .testbed/bin/<program>-<version>-amd64/.
+build_service() {
+  local program=$1 bin=$2 version
   version=$(basename "$(dirname "$bin")")
-  version=${version#caddy-}
+  version=${version#"$program"-}
   version=${version%-amd64}
-  local image="$repo/caddy:$version" tarball="$imgcache/caddy-$version.tar" hash
+  local image="$repo/$program:$version" tarball="$imgcache/$program-$version.tar" hash
   hash=$( {
-    echo "caddy-image v1 $version"
+    echo "$program-image v1 $version"
     cat "$(dirname "$bin")/.stamp"
     sha256sum <"$bin"
-    declare -f minimal_root import_service build_caddy
+    declare -f minimal_root import_service build_service "${program}_layout" "${program}_changes"
   } | recipe_hash)
   if up_to_date "$image" "$hash" && saved_up_to_date "$image" "$tarball"; then
     log "$image up to date ($hash), saved as ${tarball#"$root"/}"
     return 0
   fi
-  local dir
-  dir=$(mktemp -d "$imgcache/.caddy-$version.XXXXXX")
+  local dir changes
+  dir=$(mktemp -d "$imgcache/.$program-$version.XXXXXX")
   minimal_root "$dir"
-  mkdir -p "$dir"/{etc/caddy,config/caddy,data/caddy,srv}
-  printf ':80 {\n\trespond "selfhosted-testbed caddy"\n}\n' >"$dir/etc/caddy/Caddyfile"
-  install -m 0755 "$bin" "$dir/usr/local/bin/caddy"
-  import_service "$image" "$dir" "$hash" "$tarball" \
-    'ENV PATH=/usr/local/bin' \
-    'ENV XDG_CONFIG_HOME=/config' \
-    'ENV XDG_DATA_HOME=/data' \
-    'ENTRYPOINT ["/usr/local/bin/caddy"]' \
-    'CMD ["run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]' \
-    'WORKDIR /srv'
+  "${program}_layout" "$dir"
+  install -m 0755 "$bin" "$dir/usr/local/bin/$program"
+  mapfile -t changes < <("${program}_changes")
+  import_service "$image" "$dir" "$hash" "$tarball" "${changes[@]}"
   rm -rf "$dir"
   log "$image built ($hash), saved as ${tarball#"$root"/}"
 }
@@ -278,12 +262,12 @@ build_services() {
   local bin found=0
   for bin in "$bindir"/headscale-*-amd64/headscale; do
     [[ -x $bin && -f $(dirname "$bin")/.stamp ]] || continue
-    build_headscale "$bin"
+    build_service headscale "$bin"
     found=1
   done
   [[ $found == 1 ]] || log "no headscale binaries under ${bindir#"$root"/}; run testbed/build-binaries.sh"
   bin="$bindir/caddy-2.11.9-amd64/caddy"
-  if [[ -x $bin && -f $(dirname "$bin")/.stamp ]]; then build_caddy "$bin"; fi
+  if [[ -x $bin && -f $(dirname "$bin")/.stamp ]]; then build_service caddy "$bin"; fi
 }
 
 main() {

@@ -64,10 +64,13 @@ class HeadscaleClient:
     def from_params(cls, params, runner=None):
         """Build from module-style parameters (``connection_argument_spec``)."""
         transport_name = params.get("transport") or ("api" if params.get("api_url") else "cli")
+        # Checked whenever given, before any request (an unchecked value surfaced as urllib's
+        # "unknown url type").
+        url = validation.api_url(params["api_url"]) if params.get("api_url") else None
         if transport_name == "api":
             if not params.get("api_url"):
                 raise HeadscaleError("api_url is required when transport=api (e.g. https://headscale.example.com).")
-            transport = ApiTransport(params["api_url"], params.get("api_key"),
+            transport = ApiTransport(url, params.get("api_key"),
                                      validate_certs=params.get("validate_certs", True),
                                      timeout=params.get("timeout") or 30)
         else:

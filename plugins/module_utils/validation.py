@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ansible.module_utils.six.moves.urllib.parse import urlsplit
 from ansible_collections.selfhosted.headscale.plugins.module_utils.normalize import routes
 
 
@@ -138,3 +139,28 @@ def nodename(value, field="name"):
             "at most 63 characters, not starting or ending with '-')." % (field, value)
         )
     return text
+
+
+def api_url(value, field="api_url"):
+    """The base URL of the REST API: ``http`` or ``https``, a host, an optional port and path; no query,
+    fragment or credentials. Returns it without a trailing ``/``."""
+    text = str(value).strip() if value is not None else ""
+    example = "e.g. https://headscale.example.com or http://127.0.0.1:8080"
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # raises ValueError for a port that is not a number from 0 to 65535
+    except ValueError as exc:
+        raise ValidationError("%s %r is not a valid URL (%s); %s." % (field, value, exc, example)) from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ValidationError(
+            "%s %r is not an http:// or https:// URL; write the headscale server's base URL, %s."
+            % (field, value, example))
+    if not parts.hostname or any(char.isspace() for char in text):
+        raise ValidationError("%s %r has no valid host; %s." % (field, value, example))
+    if parts.username is not None or parts.password is not None:
+        raise ValidationError("%s %r must not contain credentials; pass the API key as api_key." % (field, value))
+    if parts.query or parts.fragment or text.endswith(("?", "#")):
+        raise ValidationError("%s %r must not have a query or fragment; %s." % (field, value, example))
+    if port == 0:
+        raise ValidationError("%s %r has port 0; %s." % (field, value, example))
+    return text.rstrip("/")

@@ -8,6 +8,7 @@ import sys
 import pytest
 from ansible_collections.selfhosted.headscale.plugins.module_utils.errors import HeadscaleError
 from ansible_collections.selfhosted.headscale.plugins.module_utils.headscale_client import HeadscaleClient
+from ansible_collections.selfhosted.headscale.plugins.module_utils.validation import ValidationError
 from recordings import VERSIONS, cli_json, load, version_tuple
 
 # argv words after "-c config" -> recording name
@@ -115,3 +116,11 @@ def test_a_single_user_is_looked_up_by_name_on_the_server(client):
     assert client.find_user("alice")["id"] == 1
     assert client.replay.argvs[-1][3:] == ["users", "list", "--name", "alice", "-o", "json"]
     assert client.find_user("ghost") is None  # (the replayed list has no ghost)
+
+
+def test_a_malformed_api_url_fails_before_any_request():
+    """The client is built without touching the network: the URL check runs first."""
+    with pytest.raises(ValidationError, match=r"^api_url 'not a url' is not an http:// or https:// URL"):
+        HeadscaleClient.from_params({"api_url": "not a url", "api_key": "k"})
+    with pytest.raises(ValidationError, match=r"^api_url 'ftp://x' "):
+        HeadscaleClient.from_params({"transport": "cli", "api_url": "ftp://x"})

@@ -92,3 +92,34 @@ def test_required():
     for bad in (None, "", "  "):
         with pytest.raises(ValidationError, match=r"^user must not be empty\.$"):
             validation.required(bad, "user")
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("https://headscale.example.com", "https://headscale.example.com"),
+    ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
+    ("https://[fd00::1]:8443/headscale", "https://[fd00::1]:8443/headscale"),
+    ("HTTPS://Headscale.Example.com", "HTTPS://Headscale.Example.com"),
+])
+def test_api_url_accepts_http_and_https_base_urls(value, expected):
+    assert validation.api_url(value) == expected
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("not a url", "api_url 'not a url' is not an http:// or https:// URL"),
+    ("headscale.example.com", "api_url 'headscale.example.com' is not an http:// or https:// URL"),
+    ("ftp://headscale.example.com", "api_url 'ftp://headscale.example.com' is not an http:// or https:// URL"),
+    ("unix:///var/run/headscale/headscale.sock", "api_url 'unix:///var/run/headscale/headscale.sock' is not an http"),
+    ("https://", "api_url 'https://' has no valid host"),
+    ("http:///api/v1", "api_url 'http:///api/v1' has no valid host"),
+    ("https://head scale.example.com", "api_url 'https://head scale.example.com' has no valid host"),
+    ("https://headscale.example.com:99999", "api_url 'https://headscale.example.com:99999' is not a valid URL"),
+    ("https://headscale.example.com:0", "api_url 'https://headscale.example.com:0' has port 0"),
+    ("https://user:pw@headscale.example.com", "api_url 'https://user:pw@headscale.example.com' must not contain "
+                                              "credentials"),
+    ("https://headscale.example.com/?x=1", "api_url 'https://headscale.example.com/?x=1' must not have a query"),
+    ("", "api_url '' is not an http:// or https:// URL"),
+])
+def test_api_url_rejects_with_a_message_naming_api_url(value, message):
+    with pytest.raises(ValidationError) as info:
+        validation.api_url(value)
+    assert str(info.value).startswith(message)

@@ -85,6 +85,75 @@ def test_go_paths_and_lookalikes_are_not_calls(line: str) -> None:
     assert find_calls_home(line) == []
 
 
+# One test per form that used to slip past the patterns (issue 7).
+def test_public_ipv4_dialled_with_a_port_is_caught() -> None:
+    line = "dial tcp 8.8.8.8:443: connect: network is unreachable"
+    assert find_calls_home(line) == [line]
+
+
+def test_public_ipv4_after_an_arrow_is_caught() -> None:
+    line = "magicsock: disco: node [abc] sent ping \u2192 1.2.3.4:41641"
+    assert find_calls_home(line) == [line]
+    plain = "magicsock: sending to 1.2.3.4"  # no port, after "to"
+    assert find_calls_home(plain) == [plain]
+
+
+def test_public_ip_in_a_url_is_caught() -> None:
+    line = 'Get "http://8.8.4.4/generate_204": context deadline exceeded'
+    assert find_calls_home(line) == [line]
+
+
+def test_public_ipv6_is_caught_bracketed_or_after_dial() -> None:
+    bracketed = "dial udp [2606:4700::1111]:53: connect: network is unreachable"
+    assert find_calls_home(bracketed) == [bracketed]
+    bare = "netcheck: connecting to 2606:4700::1111"
+    assert find_calls_home(bare) == [bare]
+
+
+def test_upper_case_names_are_caught() -> None:
+    line = "control: dial CONTROLPLANE.TAILSCALE.COM:443"
+    assert find_calls_home(line) == [line]
+    mixed = "logtail: upload to Log.Tailscale.Io failed"
+    assert find_calls_home(mixed) == [mixed]
+
+
+def test_ghcr_io_is_caught() -> None:
+    line = "pulling ghcr.io/juanfont/headscale:0.26.1"
+    assert find_calls_home(line) == [line]
+
+
+def test_pkgs_tailscale_com_without_scheme_is_caught() -> None:
+    line = "apt: fetching pkgs.tailscale.com/stable/debian/bookworm.noarmor.gpg"
+    assert find_calls_home(line) == [line]
+
+
+def test_derp_host_path_without_scheme_is_caught() -> None:
+    line = "derphttp.Client.Connect: connecting to derp1.tailscale.com/derp"
+    assert find_calls_home(line) == [line]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "dial tcp 127.0.0.1:8080: connect: connection refused",  # loopback
+        "dial tcp [::1]:8080",
+        "magicsock: endpoints changed: 198.51.100.7:41641 (stun)",  # lab ranges
+        "route to 198.19.0.10:80 via 198.18.0.1",
+        "peer 100.64.0.2:80 -> [fd7a:115c:a1e0::2]:443",
+        "disco: ping [fe80::1%eth0]:41641",  # link-local
+        "dial udp 169.254.169.254:80",
+        "resolver 10.255.255.53:53",  # private
+        "portmapper: UPnP discovery 239.255.255.250:1900",  # multicast, not a home server
+        "tailscale version 1.102.3, go1.26.8",  # versions are not addresses
+        "built from v1.2.3.4:5",
+        "2026/11/30 11:05:52 logtail started",
+        "counted 8.8.8.8 times",  # no port, no URL, no dial: not an address in use
+    ],
+)
+def test_local_lab_and_non_address_numbers_are_not_calls(line: str) -> None:
+    assert find_calls_home(line) == []
+
+
 def test_cli_exit_codes_and_labels(tmp_path: Path) -> None:
     clean = subprocess.run([sys.executable, str(CHECK), str(WITH_FLAG), *map(str, HEADSCALE_LOGS)],
                            capture_output=True, text=True, check=False)

@@ -6,8 +6,10 @@
 #   testbed/build-binaries.sh headscale-0.27.1 tailscale-1.80.3:arm64   # explicit targets
 #
 # Binaries land in .testbed/bin/<program>-<version>-<arch>/ (git-ignored). A target is
-# rebuilt only when its go.mod/go.sum or its build flags change. Every binary must report
-# its pinned version, or the build fails.
+# rebuilt only when its go.mod/go.sum or its build flags change. Every binary (also one that
+# is up to date) must report its pinned version AND carry that version of its Go module in its
+# build info (`go version -m`), or the script fails: the reported version alone is stamped by
+# -ldflags from the target name, so it would prove nothing about the code that was built.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,6 +45,17 @@ ldflags_of() {
   esac
 }
 
+# The Go module whose version the build info must show (a `dep` line, or `mod` when the
+# program is the main module).
+module_of() {
+  case "$1" in
+    headscale) echo "github.com/juanfont/headscale" ;;
+    tailscale) echo "tailscale.com" ;;
+    caddy) echo "github.com/caddyserver/caddy/v2" ;;
+    pebble) echo "github.com/letsencrypt/pebble/v2" ;;
+  esac
+}
+
 reported_version() {
   local program=$1 dir=$2
   case "$program" in
@@ -51,6 +64,39 @@ reported_version() {
     caddy) "$dir/caddy" version 2>/dev/null | head -n 1 ;;
     pebble) "$dir/pebble" -version 2>&1 | head -n 1 ;;
   esac
+}
+
+# Module version recorded in the build info of every binary of the target: one line per binary.
+built_module_versions() {
+  local program=$1 dir=$2 module bin
+  module=$(module_of "$program")
+  for bin in "$dir"/*; do
+    [[ -f $bin && -x $bin ]] || continue
+    printf '%s %s\n' "$(basename "$bin")" \
+      "$(go version -m "$bin" | awk -v m="$module" '($1 == "dep" || $1 == "mod") && $2 == m { print $3; exit }')"
+  done
+}
+
+check_target() {
+  local program=$1 version=$2 arch=$3 target=$4 out=$5 line
+  while read -r line; do
+    if [[ ${line#* } != "v$version" ]]; then
+      echo "testbed: $target: build info of ${line%% *} has $(module_of "$program") '${line#* }', not v$version (remove $out to rebuild)" >&2
+      return 1
+    fi
+  done < <(built_module_versions "$program" "$out")
+  if [[ $arch == amd64 ]]; then
+    local reported
+    reported=$(reported_version "$program" "$out")
+    if ! grep -q -- "$version" <<<"$reported"; then
+      echo "testbed: $target reports '$reported', not $version (remove $out to rebuild)" >&2
+      return 1
+    fi
+    echo "testbed: $target reports $(head -n 1 <<<"$reported" | tr -s ' '), build info v$version"
+  else
+    file "$out"/* | grep -q "ARM aarch64" || { echo "testbed: $target is not an arm64 binary" >&2; return 1; }
+    echo "testbed: $target ($arch): build info v$version"
+  fi
 }
 
 build_target() {
@@ -65,7 +111,8 @@ build_target() {
     sha256sum | cut -c1-16)
   if [[ -f $out/.stamp && $(cat "$out/.stamp") == "$stamp" ]]; then
     echo "testbed: $target ($arch) is up to date"
-    return 0
+    check_target "$program" "$version" "$arch" "$target" "$out"
+    return
   fi
   echo "testbed: building $target ($arch)"
   mkdir -p "$out"
@@ -74,17 +121,7 @@ build_target() {
     (cd "$module" && CGO_ENABLED=0 GOOS=linux GOARCH=$arch GOFLAGS=-mod=mod \
       go build -trimpath -o "$out/$(basename "$pkg")" -ldflags "$(ldflags_of "$program" "$version")" "$pkg")
   done
-  if [[ $arch == amd64 ]]; then
-    local reported
-    reported=$(reported_version "$program" "$out")
-    if ! grep -q -- "$version" <<<"$reported"; then
-      echo "testbed: $target reports '$reported', not $version" >&2
-      return 1
-    fi
-    echo "testbed: $target reports $(head -n 1 <<<"$reported" | tr -s ' ')"
-  else
-    file "$out"/* | grep -q "ARM aarch64" || { echo "testbed: $target is not an arm64 binary" >&2; return 1; }
-  fi
+  check_target "$program" "$version" "$arch" "$target" "$out"
   echo "$stamp" >"$out/.stamp"
 }
 

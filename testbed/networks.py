@@ -5,6 +5,8 @@
     testbed/networks.py create NAME CIDR [--internal]  check, then create idempotently
     testbed/networks.py remove NAME [NAME...]         remove networks this tool created
     testbed/networks.py reserved                      print what the guard protects
+    testbed/networks.py egress NAME... [--json]       counted egress of each network; exit 1 if any
+    testbed/networks.py mirror [--json]               the package mirror's host names and addresses
 
 A CIDR is refused when it lies outside the ranges the project may use (198.18.0.0/15 and
 198.51.100.0/24, extend with TESTBED_ALLOWED_RANGES="cidr,cidr"), or overlaps
@@ -15,16 +17,30 @@ A CIDR is refused when it lies outside the ranges the project may use (198.18.0.
 - a name server of this machine (/etc/resolv.conf),
 - the subnet of an existing docker network this tool did not create.
 Networks created here carry the label ``org.selfhosted.testbed.network=1`` ("ours").
+
+Egress guard: `create` also gives each of our networks an iptables chain ``HSLAB-<name>``
+(a hash for long names), hooked from Docker's ``DOCKER-USER`` chain with ``-i <bridge>``,
+so it sees every packet a container of that network sends to be forwarded by this machine.
+In order: traffic staying on the bridge returns; traffic to the project ranges leaving
+through a docker bridge returns; tcp 80/443 to the package mirror (apt's sources, resolved
+now, IPv4) returns; everything else is logged (``HSLAB <name>: `` prefix, 10/min) and
+dropped. The DROP rule's packet counter is the network's "counted egress" (`egress`).
+`create` is idempotent (rules compared with ``iptables -S``; rebuilt when the bridge or
+mirror changed; a missing guard is added to an existing network); `remove` deletes the
+hook and the chain with the network, also when the network is already gone. Nothing else
+on the machine is touched. IPv4 only: our networks have no IPv6.
 """
 
 from __future__ import annotations
 
 import argparse
 import glob
+import hashlib
 import ipaddress
 import json
 import os
 import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -35,6 +51,11 @@ OUR_LABEL = "org.selfhosted.testbed.network"
 ALLOWED_RANGES = ("198.18.0.0/15", "198.51.100.0/24")
 APT_SOURCES = ("/etc/apt/sources.list", "/etc/apt/sources.list.d/*.list", "/etc/apt/sources.list.d/*.sources")
 MIRROR_PREFIX = {4: 24, 6: 64}
+GUARD_PREFIX = "HSLAB-"
+HOOK_CHAIN = "DOCKER-USER"
+MIRROR_PORTS = "80,443"
+LOG_LIMIT = "10/min"
+IPTABLES = ("iptables", "-w")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -203,6 +224,143 @@ def plan_create(name: str, subnet: Network, internal: bool, existing: Iterable[D
     return "create", f"network {name} {subnet}{' internal' if internal else ''} created"
 
 
+# ---------------------------------------------------------------- egress guard (pure)
+
+
+def guard_chain(name: str) -> str:
+    """The guard chain of a network: HSLAB-<name>, or HSLAB-<hash> when the name is too long."""
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,21}", name):
+        return GUARD_PREFIX + name
+    return GUARD_PREFIX + hashlib.sha256(name.encode()).hexdigest()[:12]
+
+
+def log_prefix(name: str) -> str:
+    """The LOG prefix (the kernel allows 29 characters)."""
+    return f"HSLAB {name[:20]}: "
+
+
+def guard_rules(name: str, bridge: str, mirrors: Iterable[str], allowed: Iterable[Network]) -> list[str]:
+    """The guard chain's rules exactly as ``iptables -S <chain>`` prints them."""
+    chain = guard_chain(name)
+    rules = [f"-A {chain} -o {bridge} -j RETURN"]
+    rules += [f"-A {chain} -d {net} -o br-+ -j RETURN" for net in allowed if net.version == 4]
+    rules += [
+        f"-A {chain} -d {address}/32 -p tcp -m multiport --dports {MIRROR_PORTS} -j RETURN" for address in mirrors
+    ]
+    rules.append(f'-A {chain} -m limit --limit {LOG_LIMIT} -j LOG --log-prefix "{log_prefix(name)}"')
+    rules.append(f"-A {chain} -j DROP")
+    return rules
+
+
+def hook_rule(name: str, bridge: str) -> str:
+    return f"-A {HOOK_CHAIN} -i {bridge} -j {guard_chain(name)}"
+
+
+def rules_of(text: str, chain: str) -> list[str]:
+    """The ``-A <chain> ...`` lines of ``iptables -S`` output (warnings and -N/-P skipped)."""
+    return [line.strip() for line in text.splitlines() if line.startswith(f"-A {chain} ")]
+
+
+def jumps_to(rule: str, chain: str) -> bool:
+    words = shlex.split(rule)
+    return any(words[i] in ("-j", "-g") and words[i + 1] == chain for i in range(len(words) - 1))
+
+
+def plan_guard(name: str, bridge: str, desired: list[str], chain_text: str | None, hook_text: str) -> list[list[str]]:
+    """iptables arguments that turn the current state into the desired guard ([] when it is).
+
+    chain_text: ``iptables -S <chain>`` (None when the chain does not exist);
+    hook_text: ``iptables -S DOCKER-USER``.
+    """
+    chain = guard_chain(name)
+    actions: list[list[str]] = []
+    if chain_text is None:
+        actions.append(["-N", chain])
+    current = rules_of(chain_text or "", chain)
+    if current != desired:
+        if current:
+            actions.append(["-F", chain])
+        actions += [shlex.split(rule) for rule in desired]
+    hook = hook_rule(name, bridge)
+    hooks = rules_of(hook_text, HOOK_CHAIN)
+    ours = [rule for rule in hooks if jumps_to(rule, chain)]
+    unconditional = [i for i, rule in enumerate(hooks) if rule == f"-A {HOOK_CHAIN} -j RETURN"]
+    in_place = ours == [hook] and (not unconditional or hooks.index(hook) < unconditional[0])
+    if not in_place:
+        actions += [["-D", *shlex.split(rule)[1:]] for rule in ours]
+        actions.append(["-I", HOOK_CHAIN, "1", *shlex.split(hook)[2:]])
+    return actions
+
+
+def plan_unguard(name: str, chain_text: str | None, hook_text: str) -> list[list[str]]:
+    """iptables arguments that remove a network's guard: its hooks, then the chain."""
+    chain = guard_chain(name)
+    actions = [["-D", *shlex.split(rule)[1:]] for rule in rules_of(hook_text, HOOK_CHAIN) if jumps_to(rule, chain)]
+    if chain_text is not None:
+        actions += [["-F", chain], ["-X", chain]]
+    return actions
+
+
+def parse_counters(text: str) -> list[dict]:
+    """Rows of ``iptables -L <chain> -v -x -n``: packets, bytes, target, prot, in, out, source,
+    destination and the match text after them."""
+    rows = []
+    for line in text.splitlines():
+        words = line.split(None, 9)
+        if len(words) < 9 or not words[0].isdigit():
+            continue
+        rows.append(
+            {
+                "packets": int(words[0]),
+                "bytes": int(words[1]),
+                "target": words[2],
+                "prot": words[3],
+                "in": words[5],
+                "out": words[6],
+                "source": words[7],
+                "destination": words[8],
+                "match": words[9].strip() if len(words) > 9 else "",
+            }
+        )
+    return rows
+
+
+def guard_bridge(chain_text: str, chain: str) -> str | None:
+    """The bridge a guard chain was made for (its first rule, ``-o <bridge> -j RETURN``)."""
+    for rule in rules_of(chain_text, chain):
+        words = rule.split()
+        if words[2:3] == ["-o"] and words[4:] == ["-j", "RETURN"]:
+            return words[3]
+    return None
+
+
+def summarize_guard(name: str, bridge: str | None, rows: list[dict], hook_rows: list[dict]) -> dict:
+    """Counted egress (the DROP rule), packets to the mirror, and packets the guard saw."""
+    chain = guard_chain(name)
+    return {
+        "name": name,
+        "chain": chain,
+        "bridge": bridge,
+        "dropped_packets": sum(r["packets"] for r in rows if r["target"] == "DROP"),
+        "dropped_bytes": sum(r["bytes"] for r in rows if r["target"] == "DROP"),
+        "mirror_packets": sum(r["packets"] for r in rows if r["target"] == "RETURN" and MIRROR_PORTS in r["match"]),
+        "logged_packets": sum(r["packets"] for r in rows if r["target"] == "LOG"),
+        "checked_packets": sum(r["packets"] for r in hook_rows if r["target"] == chain),
+    }
+
+
+def dropped_from_kernel_log(text: str, name: str, bridge: str | None) -> list[str]:
+    """'SRC -> DST PROTO dport N' for each logged packet of this guard (and bridge)."""
+    out = []
+    for line in text.splitlines():
+        if log_prefix(name) not in line or (bridge and f"IN={bridge} " not in line):
+            continue
+        fields = dict(re.findall(r"\b(SRC|DST|PROTO|DPT)=(\S+)", line))
+        port = f" dport {fields['DPT']}" if "DPT" in fields else ""
+        out.append(f"{fields.get('SRC', '?')} -> {fields.get('DST', '?')} {fields.get('PROTO', '?')}{port}")
+    return out
+
+
 # ---------------------------------------------------------------- this machine
 
 
@@ -218,7 +376,8 @@ def docker_networks() -> list[DockerNetwork]:
         raise SystemExit(f"networks.py: cannot list docker networks: {exc}") from None
 
 
-def mirror_reserved() -> list[Reserved]:
+def mirrors() -> list[tuple[str, str, str]]:
+    """(host, address, sources file) of each package mirror apt uses here, resolved now."""
     out = []
     for pattern in APT_SOURCES:
         for path in sorted(glob.glob(pattern)):
@@ -229,9 +388,48 @@ def mirror_reserved() -> list[Reserved]:
                     infos = socket.getaddrinfo(host, None)
                 except socket.gaierror:
                     continue
-                for address in sorted({info[4][0] for info in infos}):
-                    out.append(Reserved(widen(address), f"package mirror {host} ({address}, from {path})"))
+                out += [(host, address, path) for address in sorted({info[4][0] for info in infos})]
     return out
+
+
+def mirror_reserved() -> list[Reserved]:
+    return [
+        Reserved(widen(address), f"package mirror {host} ({address}, from {path})") for host, address, path in mirrors()
+    ]
+
+
+def iptables(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([*IPTABLES, *args], capture_output=True, text=True, check=False)
+    if check and result.returncode != 0:
+        raise SystemExit(f"networks.py: iptables {' '.join(args)} failed: {result.stderr.strip()}")
+    return result
+
+
+def chain_text(chain: str) -> str | None:
+    """``iptables -S <chain>``, or None when the chain does not exist."""
+    result = iptables("-S", chain, check=False)
+    return result.stdout if result.returncode == 0 else None
+
+
+def ensure_guard(net: DockerNetwork) -> str:
+    chain = guard_chain(net.name)
+    addresses = sorted({address for _host, address, _path in mirrors() if ipaddress.ip_address(address).version == 4})
+    desired = guard_rules(net.name, net.bridge, addresses, allowed_ranges())
+    current = chain_text(chain)
+    actions = plan_guard(net.name, net.bridge, desired, current, chain_text(HOOK_CHAIN) or "")
+    for action in actions:
+        iptables(*action)
+    state = "up to date" if not actions else ("created" if current is None else "updated")
+    return f"egress guard {chain} on {net.bridge} {state} (mirror: {', '.join(addresses) or 'none'})"
+
+
+def remove_guard(name: str) -> str | None:
+    chain = guard_chain(name)
+    current = chain_text(chain)
+    actions = plan_unguard(name, current, chain_text(HOOK_CHAIN) or "")
+    for action in actions:
+        iptables(*action)
+    return f"egress guard {chain} removed" if actions else None
 
 
 def machine_reserved(networks: list[DockerNetwork]) -> list[Reserved]:
@@ -318,6 +516,11 @@ def cmd_create(name: str, cidr: str, internal: bool) -> int:
             print(f"networks.py: docker network create {name} failed: {result.stderr.strip()}", file=sys.stderr)
             return 1
     print(f"networks.py: {message}")
+    created = [n for n in docker_networks() if n.name == name]
+    if not created:
+        print(f"networks.py: network {name} vanished after creation", file=sys.stderr)
+        return 1
+    print(f"networks.py: {ensure_guard(created[0])}")
     return 0
 
 
@@ -331,14 +534,70 @@ def cmd_remove(names: list[str]) -> int:
         elif not net.ours:
             print(f"networks.py: network {name} was not created by the test bed; left alone", file=sys.stderr)
             status = 1
+            continue
         else:
             result = subprocess.run(["docker", "network", "rm", name], capture_output=True, text=True, check=False)
             if result.returncode != 0:
                 print(f"networks.py: docker network rm {name} failed: {result.stderr.strip()}", file=sys.stderr)
                 status = 1
-            else:
-                print(f"networks.py: network {name} removed")
+                continue  # the guard stays while the network does
+            print(f"networks.py: network {name} removed")
+        message = remove_guard(name)
+        if message:
+            print(f"networks.py: {message}")
     return status
+
+
+def kernel_log() -> str:
+    result = subprocess.run(["dmesg"], capture_output=True, text=True, check=False)
+    return result.stdout if result.returncode == 0 else ""
+
+
+def cmd_egress(names: list[str], as_json: bool) -> int:
+    hook_rows = parse_counters(iptables("-L", HOOK_CHAIN, "-v", "-x", "-n").stdout)
+    klog = kernel_log()
+    found, missing = [], []
+    for name in names:
+        chain = guard_chain(name)
+        text = chain_text(chain)
+        if text is None:
+            missing.append(name)
+            continue
+        bridge = guard_bridge(text, chain)
+        summary = summarize_guard(
+            name, bridge, parse_counters(iptables("-L", chain, "-v", "-x", "-n").stdout), hook_rows
+        )
+        # the LOG rule's counter says how many of the last kernel log lines are this chain's
+        logged = dropped_from_kernel_log(klog, name, bridge)
+        summary["logged"] = logged[-summary["logged_packets"] :] if summary["logged_packets"] else []
+        found.append(summary)
+    total = sum(s["dropped_packets"] for s in found)
+    if as_json:
+        print(json.dumps({"networks": found, "unguarded": missing, "dropped_packets": total}, indent=1))
+    else:
+        for s in found:
+            print(
+                f"networks.py: {s['name']}: {s['dropped_packets']} packets ({s['dropped_bytes']} bytes) "
+                f"counted as egress; {s['mirror_packets']} to the mirror, "
+                f"{s['checked_packets']} seen by {s['chain']} on {s['bridge']}"
+            )
+            for line in s["logged"]:
+                print(f"networks.py: {s['name']}: dropped {line}")
+    for name in missing:
+        print(f"networks.py: {name}: no egress guard ({guard_chain(name)} does not exist)", file=sys.stderr)
+    if missing:
+        return 2
+    return 1 if total else 0
+
+
+def cmd_mirror(as_json: bool) -> int:
+    found = mirrors()
+    if as_json:
+        print(json.dumps([{"host": h, "address": a, "source": p} for h, a, p in found], indent=1))
+    else:
+        for host, address, path in found:
+            print(f"{host} {address} {path}")
+    return 0
 
 
 def cmd_reserved() -> int:
@@ -360,6 +619,11 @@ def main(argv: list[str] | None = None) -> int:
     p_remove = sub.add_parser("remove", help="remove docker networks created by this tool")
     p_remove.add_argument("names", nargs="+", metavar="NAME")
     sub.add_parser("reserved", help="list the protected ranges")
+    p_egress = sub.add_parser("egress", help="counted egress of networks' guards (exit 1 if any)")
+    p_egress.add_argument("names", nargs="+", metavar="NAME")
+    p_egress.add_argument("--json", action="store_true")
+    p_mirror = sub.add_parser("mirror", help="the package mirror's host names and addresses (apt's sources)")
+    p_mirror.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "check":
         return cmd_check(args.cidrs)
@@ -367,6 +631,10 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_create(args.name, args.cidr, args.internal)
     if args.command == "remove":
         return cmd_remove(args.names)
+    if args.command == "egress":
+        return cmd_egress(args.names, args.json)
+    if args.command == "mirror":
+        return cmd_mirror(args.json)
     return cmd_reserved()
 
 

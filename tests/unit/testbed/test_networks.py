@@ -3,7 +3,10 @@
 The parsers are fed with recordings of the real programs on a machine of the project's kind
 (recordings/: `ip -j route`, `ip -j -6 route`, `ip -j addr`, `docker network inspect bridge
 tb-rec` with tb-rec created by `networks.py create tb-rec 198.18.250.0/24 --internal`, and apt's
-debian.sources). The last tests run the script for real against this machine.
+debian.sources). The egress guard's planning and parsing are fed with recordings/guard/, written
+by recordings/record_guard.sh (iptables -S / -L -v -x -n, dmesg and the script's own output for
+a network tb-guard before, with, and after its guard, one packet dropped; the package mirror's
+address replaced by MIRROR). The last tests run the script for real against this machine.
 """
 
 from __future__ import annotations
@@ -159,3 +162,151 @@ def test_check_on_this_machine_accepts_a_test_range():
     result = run_script("check", "198.18.249.0/24")
     assert result.returncode == 0, result.stderr
     assert "198.18.249.0/24 ok" in result.stdout
+
+
+# ---------------------------------------------------------------- egress guard
+
+GUARD = RECORDINGS / "guard"
+GUARD_NET = "tb-guard"
+GUARD_CHAIN = "HSLAB-tb-guard"
+ALLOWED = [net(c) for c in networks.ALLOWED_RANGES]
+
+
+def guard_recording(name: str) -> str:
+    return (GUARD / name).read_text(encoding="utf-8")
+
+
+def recorded_bridge() -> str:
+    bridge = networks.guard_bridge(guard_recording(f"iptables-S-{GUARD_CHAIN}.txt"), GUARD_CHAIN)
+    assert bridge and bridge.startswith("br-")
+    return bridge
+
+
+def test_guard_chain_names():
+    assert networks.guard_chain("testbed-smoke") == "HSLAB-testbed-smoke"
+    assert networks.guard_chain("x" * 22) == "HSLAB-" + "x" * 22
+    long_name = networks.guard_chain("x" * 23)
+    assert long_name.startswith("HSLAB-") and len(long_name) == 18 and long_name != networks.guard_chain("y" * 23)
+    assert len(networks.guard_chain("a:b")) == 18  # characters iptables would not take as they are
+    assert len(networks.log_prefix("n" * 40)) <= 29
+
+
+def test_planned_rules_are_what_iptables_prints():
+    bridge = recorded_bridge()
+    desired = networks.guard_rules(GUARD_NET, bridge, ["MIRROR"], ALLOWED)
+    assert desired == networks.rules_of(guard_recording(f"iptables-S-{GUARD_CHAIN}.txt"), GUARD_CHAIN)
+    hooked = guard_recording("iptables-S-DOCKER-USER.txt")
+    assert networks.rules_of(hooked, "DOCKER-USER") == [
+        networks.hook_rule(GUARD_NET, bridge),
+        "-A DOCKER-USER -j RETURN",
+    ]
+
+
+def test_plan_guard_from_nothing():
+    bridge = recorded_bridge()
+    desired = networks.guard_rules(GUARD_NET, bridge, ["MIRROR"], ALLOWED)
+    actions = networks.plan_guard(
+        GUARD_NET, bridge, desired, None, guard_recording("iptables-S-DOCKER-USER-before.txt")
+    )
+    assert actions[0] == ["-N", GUARD_CHAIN]
+    assert actions[1:7] == [
+        ["-A", GUARD_CHAIN, "-o", bridge, "-j", "RETURN"],
+        ["-A", GUARD_CHAIN, "-d", "198.18.0.0/15", "-o", "br-+", "-j", "RETURN"],
+        ["-A", GUARD_CHAIN, "-d", "198.51.100.0/24", "-o", "br-+", "-j", "RETURN"],
+        ["-A", GUARD_CHAIN, "-d", "MIRROR/32", "-p", "tcp", "-m", "multiport", "--dports", "80,443", "-j", "RETURN"],
+        ["-A", GUARD_CHAIN, "-m", "limit", "--limit", "10/min", "-j", "LOG", "--log-prefix", "HSLAB tb-guard: "],
+        ["-A", GUARD_CHAIN, "-j", "DROP"],
+    ]
+    # inserted first: appended after Docker's unconditional RETURN it would never match
+    assert actions[7:] == [["-I", "DOCKER-USER", "1", "-i", bridge, "-j", GUARD_CHAIN]]
+
+
+def test_plan_guard_is_idempotent():
+    bridge = recorded_bridge()
+    desired = networks.guard_rules(GUARD_NET, bridge, ["MIRROR"], ALLOWED)
+    current = guard_recording(f"iptables-S-{GUARD_CHAIN}.txt")
+    assert networks.plan_guard(GUARD_NET, bridge, desired, current, guard_recording("iptables-S-DOCKER-USER.txt")) == []
+
+
+def test_plan_guard_repairs():
+    bridge = recorded_bridge()
+    chain = guard_recording(f"iptables-S-{GUARD_CHAIN}.txt")
+    hooked = guard_recording("iptables-S-DOCKER-USER.txt")
+    # the network was recreated: new bridge, so the chain is rebuilt and the hook moved
+    desired = networks.guard_rules(GUARD_NET, "br-000000000000", ["MIRROR"], ALLOWED)
+    actions = networks.plan_guard(GUARD_NET, "br-000000000000", desired, chain, hooked)
+    assert actions[0] == ["-F", GUARD_CHAIN]
+    assert actions[-2:] == [
+        ["-D", "DOCKER-USER", "-i", bridge, "-j", GUARD_CHAIN],
+        ["-I", "DOCKER-USER", "1", "-i", "br-000000000000", "-j", GUARD_CHAIN],
+    ]
+    # the mirror moved: the chain is rebuilt, the hook stays
+    desired = networks.guard_rules(GUARD_NET, bridge, ["MIRROR2"], ALLOWED)
+    actions = networks.plan_guard(GUARD_NET, bridge, desired, chain, hooked)
+    assert actions[0] == ["-F", GUARD_CHAIN] and len(actions) == 1 + len(desired)
+    assert not any("DOCKER-USER" in action for action in actions)
+    # an empty chain of that name: filled, not created again
+    desired = networks.guard_rules(GUARD_NET, bridge, ["MIRROR"], ALLOWED)
+    actions = networks.plan_guard(GUARD_NET, bridge, desired, f"-N {GUARD_CHAIN}\n", hooked)
+    assert [a[0] for a in actions] == ["-A"] * len(desired)
+    # a hook twice, or behind Docker's RETURN: every copy deleted, one inserted in front
+    hook = networks.hook_rule(GUARD_NET, bridge)
+    for hook_text in (f"{hooked}{hook}\n", hooked.replace(f"{hook}\n", "") + f"{hook}\n"):
+        actions = networks.plan_guard(GUARD_NET, bridge, desired, chain, hook_text)
+        deletes = [a for a in actions if a[0] == "-D"]
+        assert len(deletes) == hook_text.count(hook) and actions[-1][:3] == ["-I", "DOCKER-USER", "1"]
+
+
+def test_plan_unguard():
+    chain = guard_recording(f"iptables-S-{GUARD_CHAIN}.txt")
+    assert networks.plan_unguard(GUARD_NET, chain, guard_recording("iptables-S-DOCKER-USER.txt")) == [
+        ["-D", "DOCKER-USER", "-i", recorded_bridge(), "-j", GUARD_CHAIN],
+        ["-F", GUARD_CHAIN],
+        ["-X", GUARD_CHAIN],
+    ]
+    assert networks.plan_unguard(GUARD_NET, None, guard_recording("iptables-S-DOCKER-USER-after.txt")) == []
+    # another network's guard is never touched
+    assert networks.plan_unguard("tb-other", None, guard_recording("iptables-S-DOCKER-USER.txt")) == []
+    assert guard_recording("iptables-S-DOCKER-USER-after.txt") == guard_recording("iptables-S-DOCKER-USER-before.txt")
+    assert guard_recording("iptables-S-hslab-after-remove.txt") == ""
+
+
+def test_counters_and_summary():
+    rows = networks.parse_counters(guard_recording(f"iptables-L-{GUARD_CHAIN}.txt"))
+    assert [(r["target"], r["packets"]) for r in rows] == [
+        ("RETURN", 0),
+        ("RETURN", 0),
+        ("RETURN", 0),
+        ("RETURN", 0),
+        ("LOG", 1),
+        ("DROP", 1),
+    ]
+    assert rows[3]["destination"] == "MIRROR" and rows[3]["match"] == "multiport dports 80,443"
+    hook_rows = networks.parse_counters(guard_recording("iptables-L-DOCKER-USER.txt"))
+    assert [(r["target"], r["in"]) for r in hook_rows] == [(GUARD_CHAIN, recorded_bridge()), ("RETURN", "*")]
+    summary = networks.summarize_guard(GUARD_NET, recorded_bridge(), rows, hook_rows)
+    recorded = json.loads(guard_recording("egress.json"))
+    assert recorded["dropped_packets"] == 1 and recorded["unguarded"] == []
+    assert {**summary, "logged": recorded["networks"][0]["logged"]} == recorded["networks"][0]
+    assert summary["dropped_packets"] == 1 and summary["dropped_bytes"] == 41
+
+
+def test_dropped_packets_from_the_kernel_log():
+    text = guard_recording(f"dmesg-{GUARD_CHAIN}.txt")
+    assert networks.dropped_from_kernel_log(text, GUARD_NET, recorded_bridge()) == [
+        "198.18.251.20 -> 198.19.255.254 UDP dport 9"
+    ]
+    assert networks.dropped_from_kernel_log(text, GUARD_NET, "br-000000000000") == []
+    assert networks.dropped_from_kernel_log(text, "tb-other", None) == []
+
+
+def test_jumps_to():
+    assert networks.jumps_to("-A DOCKER-USER -i br-1 -j HSLAB-a", "HSLAB-a")
+    assert not networks.jumps_to("-A DOCKER-USER -i br-1 -j HSLAB-ab", "HSLAB-a")
+    assert not networks.jumps_to("-A DOCKER-USER -j RETURN", "HSLAB-a")
+
+
+def test_egress_of_a_network_without_guard_on_this_machine():
+    result = run_script("egress", "tb-never-created-here")
+    assert result.returncode == 2
+    assert "no egress guard (HSLAB-tb-never-created-here does not exist)" in result.stderr

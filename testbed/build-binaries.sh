@@ -16,7 +16,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 gomods="$root/testbed/go"
 cache="${TESTBED_CACHE:-$root/.testbed}"
 
-default_targets=(headscale-0.29.3 headscale-0.26.1 tailscale-1.102.3)
+# Caddy (the caddy role's native mode and the Caddy image) and Pebble (the ACME CA of the
+# TLS tests) are part of the default set: the server scenarios need them.
+default_targets=(headscale-0.29.3 headscale-0.26.1 tailscale-1.102.3 caddy-2.11.9 pebble-2.9.0)
 full_targets=(headscale-0.26.1 headscale-0.27.1 headscale-0.28.0 headscale-0.29.3
   tailscale-1.102.3 tailscale-1.80.3 tailscale-1.102.3:arm64 caddy-2.11.9 pebble-2.9.0)
 

@@ -4,16 +4,19 @@
 #   testbed/build-images.sh                       # default set: debian 12 + 13, service images
 #   TESTBED_MATRIX=full testbed/build-images.sh   # adds debian:12-arm64 (qemu-user)
 #   testbed/build-images.sh debian-12 services    # explicit targets:
-#        debian-12 debian-13 debian-12-arm64 services (headscale-* and caddy images + tarballs)
+#        debian-12 debian-13 debian-12-arm64 services (headscale-*, caddy and pebble images + tarballs)
 #   TESTBED_REBUILD=1 testbed/build-images.sh     # ignore every cache (cold build)
 #
 # Images (all labelled org.selfhosted.testbed.recipe=<hash of their recipe>):
 #   selfhosted-testbed/debian:12, :13, :12-arm64   systemd as PID 1 (CMD /lib/systemd/systemd)
 #   selfhosted-testbed/headscale:<ver>             from .testbed/bin/headscale-<ver>-amd64/
 #   selfhosted-testbed/caddy:2.11.9                from .testbed/bin/caddy-2.11.9-amd64/
+#   selfhosted-testbed/pebble:2.9.0                from .testbed/bin/pebble-2.9.0-amd64/ (the lab's ACME CA)
 # Caches (git-ignored): .testbed/images/rootfs-*.tar (debootstrap results, reused when only
 # testbed/images/debian-setup.sh changes), and
-# .testbed/images/<name>-<ver>.tar (`docker save` of the service images, for `docker load`).
+# .testbed/images/<name>-<ver>.tar (`docker save` of the service images, for `docker load`),
+# .testbed/images/pebble-<ver>-tls-ca.pem (the CA of Pebble's own HTTPS certificate, copied
+# out of the current image).
 # An image whose label matches the current recipe hash is left alone ("up to date").
 set -euo pipefail
 
@@ -223,10 +226,71 @@ caddy_layout() {
   mkdir -p "$1"/{etc/caddy,config/caddy,data/caddy,srv}
   printf ':80 {\n\trespond "selfhosted-testbed caddy"\n}\n' >"$1/etc/caddy/Caddyfile"
 }
+# Like the official image: no entrypoint, `caddy run` as the command.
 caddy_changes() {
   printf '%s\n' 'ENV PATH=/usr/local/bin' 'ENV XDG_CONFIG_HOME=/config' 'ENV XDG_DATA_HOME=/data' \
-    'ENTRYPOINT ["/usr/local/bin/caddy"]' \
-    'CMD ["run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]' 'WORKDIR /srv'
+    'CMD ["caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]' 'WORKDIR /srv' \
+    'EXPOSE 80 443 443/udp'
+}
+
+# Pebble, Let's Encrypt's ACME test CA, set up for the lab: ACME directory on :14000
+# (https://pebble:14000/dir), management on :15000 (/roots/0 is the root that signs the
+# issued certificates; Pebble makes a new one at every start), HTTP-01 and TLS-ALPN-01
+# validation on the real ports 80 and 443, no artificial validation delays or nonce
+# rejections. Its own HTTPS certificate is made here with openssl for the names the lab
+# gives it (network alias `pebble`, DNS names pebble.lab.test and acme.lab.test) and is
+# signed by a CA made for this image only; that CA's key is thrown away, its certificate is
+# /etc/pebble/tls/ca.pem (clients of the ACME API trust it: Caddy's acme_ca_root). Nothing
+# of this is committed. By default Pebble resolves names with the container's resolver
+# (Docker's, which knows the containers and their aliases); a scenario points it at the lab
+# resolver with the command `-config /etc/pebble/pebble-config.json -dnsserver ADDR:53`.
+pebble_layout() {
+  local dir=$1 tls=$1/etc/pebble/tls work
+  mkdir -p "$tls"
+  work=$(mktemp -d)
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+    -subj "/CN=selfhosted testbed Pebble TLS CA" -keyout "$work/ca.key" -out "$tls/ca.pem" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=pebble" \
+    -keyout "$tls/key.pem" -out "$work/leaf.csr" 2>/dev/null
+  printf '%s\n' 'subjectAltName=DNS:pebble,DNS:pebble.lab.test,DNS:acme.lab.test,DNS:localhost,IP:127.0.0.1' \
+    'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature' 'extendedKeyUsage=serverAuth' >"$work/ext"
+  openssl x509 -req -in "$work/leaf.csr" -CA "$tls/ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
+    -days 3650 -extfile "$work/ext" -out "$tls/cert.pem" 2>/dev/null
+  rm -rf "$work"
+  chmod 0644 "$tls/ca.pem" "$tls/cert.pem"
+  chmod 0600 "$tls/key.pem"
+  cat >"$dir/etc/pebble/pebble-config.json" <<'JSON'
+{
+  "pebble": {
+    "listenAddress": "0.0.0.0:14000",
+    "managementListenAddress": "0.0.0.0:15000",
+    "certificate": "/etc/pebble/tls/cert.pem",
+    "privateKey": "/etc/pebble/tls/key.pem",
+    "httpPort": 80,
+    "tlsPort": 443,
+    "ocspResponderURL": "",
+    "externalAccountBindingRequired": false,
+    "retryAfter": {"authz": 1, "order": 1},
+    "keyAlgorithm": "ecdsa",
+    "profiles": {"default": {"description": "selfhosted test bed", "validityPeriod": 7776000}}
+  }
+}
+JSON
+}
+pebble_changes() {
+  printf '%s\n' 'ENV PATH=/usr/local/bin' 'ENV PEBBLE_VA_NOSLEEP=1' 'ENV PEBBLE_WFE_NONCEREJECT=0' \
+    'ENTRYPOINT ["/usr/local/bin/pebble"]' 'CMD ["-config", "/etc/pebble/pebble-config.json"]' \
+    'WORKDIR /' 'EXPOSE 14000 15000'
+}
+
+# Pebble's TLS CA out of the current image, next to its tarball (the tests hand it to Caddy
+# and to their own clients of the ACME API).
+export_pebble_tls_ca() {
+  local image=$1 out=$2 cid
+  cid=$(docker create "$image")
+  docker cp "$cid:/etc/pebble/tls/ca.pem" "$out.part" >/dev/null && chmod 0644 "$out.part" && mv "$out.part" "$out"
+  docker rm "$cid" >/dev/null
 }
 
 # A service image from a static binary in .testbed/bin/<program>-<version>-amd64/.
@@ -268,6 +332,11 @@ build_services() {
   [[ $found == 1 ]] || log "no headscale binaries under ${bindir#"$root"/}; run testbed/build-binaries.sh"
   bin="$bindir/caddy-2.11.9-amd64/caddy"
   if [[ -x $bin && -f $(dirname "$bin")/.stamp ]]; then build_service caddy "$bin"; fi
+  bin="$bindir/pebble-2.9.0-amd64/pebble"
+  if [[ -x $bin && -f $(dirname "$bin")/.stamp ]]; then
+    build_service pebble "$bin"
+    export_pebble_tls_ca "$repo/pebble:2.9.0" "$imgcache/pebble-2.9.0-tls-ca.pem"
+  fi
 }
 
 main() {

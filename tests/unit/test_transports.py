@@ -12,7 +12,7 @@ from ansible_collections.selfhosted.headscale.plugins.module_utils.errors import
 from ansible_collections.selfhosted.headscale.plugins.module_utils.transports.api import ApiTransport
 from ansible_collections.selfhosted.headscale.plugins.module_utils.transports.cli import CliTransport, error_text
 from ansible_collections.selfhosted.headscale.plugins.module_utils.versions import Features
-from recordings import VERSIONS, exists, load, version_tuple
+from recordings import VERSIONS, load, version_tuple
 
 
 def cli_replaying(version, name):
@@ -123,7 +123,7 @@ def test_cli_policy_check_needs_no_config_before_0_29(version):
     assert ("-c" in argv) == (version_tuple(version) >= (0, 29))
 
 
-@pytest.mark.parametrize("version", [v for v in VERSIONS if exists(v, "cli-error-preauthkeys-list-without-user")])
+@pytest.mark.parametrize("version", [v for v in VERSIONS if version_tuple(v) < (0, 28)])
 def test_cli_preauthkeys_need_a_user_before_0_28(version):
     text = error_text(load(version, "cli-error-preauthkeys-list-without-user")["stderr"])
     assert 'required flag(s) "user" not set' in text

@@ -20,9 +20,11 @@ from ansible_collections.selfhosted.headscale.plugins.module_utils.errors import
 from ansible_collections.selfhosted.headscale.plugins.module_utils.validation import ValidationError
 from ansible_collections.selfhosted.headscale.plugins.modules import headscale_node, headscale_policy
 
+from tests.unit.recordings import supported_versions
+
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 SCENARIOS = FIXTURES / "node-scenarios"
-VERSIONS = sorted(p.name for p in SCENARIOS.iterdir() if p.is_dir())
+VERSIONS = supported_versions(SCENARIOS, "tests/fixtures/node-scenarios/record.py")  # fails if one is missing
 UTC = datetime.UTC
 
 

@@ -14,7 +14,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
 export TESTBED_MATRIX
 
-.PHONY: setup system-packages venv collection testbed test lint sanity pytest unit integration molecule build clean
+.PHONY: setup system-packages venv collection testbed test lint sanity pytest unit integration molecule build clean bench
 
 setup: system-packages venv collection testbed
 
@@ -66,6 +66,10 @@ integration:
 
 molecule:
 	pytest tests/molecule
+
+# No-op module runs timed on an empty vs a loaded headscale (bench/README.md); e.g. BENCH_ARGS="--runs 5".
+bench:
+	python bench/bench_noop.py $(BENCH_ARGS)
 
 build:
 	ansible-galaxy collection build --force --output-path .cache/dist

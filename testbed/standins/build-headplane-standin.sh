@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the HEADPLANE STAND-IN images of the test bed (NOT Headplane; see
 # testbed/standins/headplane/README.md): one tag per Headplane release the headplane role
-# knows, selfhosted-testbed/headplane-standin:<version>, each with HEADPLANE_STANDIN_VERSION
+# knows, selfhosted-testbed/headplane-standin:<version>, each with STANDIN_HEADPLANE_VERSION
 # set, all saved in one tarball for `docker load`:
 #
 #   testbed/standins/build-headplane-standin.sh      # called by testbed/build-images.sh
@@ -73,7 +73,7 @@ build() {
       --change 'CMD []' \
       --change 'ENV container=' \
       --change 'ENV PYTHONPATH=/opt/headplane-standin/lib' \
-      --change "ENV HEADPLANE_STANDIN_VERSION=$version" \
+      --change "ENV STANDIN_HEADPLANE_VERSION=$version" \
       --change 'STOPSIGNAL SIGTERM' \
       --change 'WORKDIR /var/lib/headplane' \
       --change 'HEALTHCHECK --interval=3s --timeout=5s --start-period=30s --retries=5 CMD ["/usr/bin/python3", "/opt/headplane-standin/headplane_standin.py", "--probe"]' \

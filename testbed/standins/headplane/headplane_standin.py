@@ -12,7 +12,8 @@ headplane role can be tested end to end. It does only what proves the role's wor
    ``/etc/headplane/config.yaml``) and the secret files that configuration names (Compose secrets
    under ``/run/secrets/``), and checks them with the collection's re-implementation of Headplane's
    loader (``headplane_config.py``, copied into the image from plugins/module_utils), for the
-   Headplane release given by ``HEADPLANE_STANDIN_VERSION`` (baked into each image tag);
+   Headplane release given by ``STANDIN_HEADPLANE_VERSION`` (baked into each image tag;
+   deliberately not a ``HEADPLANE_*`` name, which Headplane 0.6.2+ reads as a config override);
 2. lists the nodes of headscale at the configured ``headscale.url`` with the configured API key
    (``GET /api/v1/node``, ``Authorization: Bearer <key>``), trusting the system CAs plus
    ``headscale.tls_cert_path`` when set (as Headplane does);
@@ -46,7 +47,7 @@ def config_path():
 
 
 def version():
-    return os.environ.get("HEADPLANE_STANDIN_VERSION", "")
+    return os.environ.get("STANDIN_HEADPLANE_VERSION", "")
 
 
 def load():
@@ -54,7 +55,7 @@ def load():
     try:
         headplane_config.schema_of(version())
     except headplane_config.UnknownVersion as exc:
-        return None, "HEADPLANE_STANDIN_VERSION: %s" % exc
+        return None, "STANDIN_HEADPLANE_VERSION: %s" % exc
     try:
         text = headplane_config.read_text_file(config_path())
     except OSError as exc:
@@ -91,9 +92,11 @@ def list_nodes(config, key):
         with urllib.request.urlopen(request, timeout=10, context=context) as response:
             body = json.loads(response.read().decode("utf-8"))
     except urllib.error.HTTPError as exc:
+        detail = " ".join(exc.read(300).decode("utf-8", "replace").split())
         if exc.code == 401:
-            return None, "headscale at %s rejected the API key (401)" % url
-        return None, "headscale at %s answered %s" % (url, exc.code)
+            return None, "headscale at %s rejected the API key (401: %s)" % (url, detail)
+        # headscale 0.26 answers 500 for a key it does not know.
+        return None, "headscale at %s answered %s: %s" % (url, exc.code, detail)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         return None, "cannot list nodes at %s: %s" % (url, getattr(exc, "reason", exc))
     return len(body.get("nodes") or []), None

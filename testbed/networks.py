@@ -23,8 +23,10 @@ Egress guard: `create` also gives each of our networks an iptables chain ``HSLAB
 so it sees every packet a container of that network sends to be forwarded by this machine.
 In order: traffic staying on the bridge returns; traffic to the project ranges leaving
 through a docker bridge returns; tcp 80/443 to the package mirror (apt's sources, resolved
-now, IPv4) returns; everything else is logged (``HSLAB <name>: `` prefix, 10/min) and
-dropped. The DROP rule's packet counter is the network's "counted egress" (`egress`).
+now, IPv4) returns; traffic to the tailnet's range 100.64.0.0/10 is logged
+(``HSLAB <name> tailnet: ``) and dropped, counted apart (see TAILNET_RANGE); everything
+else is logged (``HSLAB <name>: `` prefix, 10/min) and dropped. The last DROP rule's
+packet counter is the network's "counted egress" (`egress`).
 `create` is idempotent (rules compared with ``iptables -S``; rebuilt when the bridge or
 mirror changed; a missing guard is added to an existing network); `remove` deletes the
 hook and the chain with the network, also when the network is already gone. Nothing else
@@ -55,6 +57,12 @@ GUARD_PREFIX = "HSLAB-"
 HOOK_CHAIN = "DOCKER-USER"
 MIRROR_PORTS = "80,443"
 LOG_LIMIT = "10/min"
+# The tailnet's own range (headscale's IPv4 prefixes live in it; 100.100.100.100 is the
+# tailscaled service address). Packets a container routes there are dropped like the rest but
+# counted apart: they cannot reach anyone's home. tailscaled's TUN GRO probe (a TTL-0 packet
+# 100.100.100.100 -> 100.100.100.100 written into the TUN at start) makes the container's
+# kernel send an ICMP time-exceeded to 100.100.100.100 through its default route.
+TAILNET_RANGE = "100.64.0.0/10"
 IPTABLES = ("iptables", "-w")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -235,8 +243,13 @@ def guard_chain(name: str) -> str:
 
 
 def log_prefix(name: str) -> str:
-    """The LOG prefix (the kernel allows 29 characters)."""
+    """The LOG prefix of counted egress (the kernel allows 29 characters)."""
     return f"HSLAB {name[:20]}: "
+
+
+def tailnet_log_prefix(name: str) -> str:
+    """The LOG prefix of packets to the tailnet's range."""
+    return f"HSLAB {name[:12]} tailnet: "
 
 
 def guard_rules(name: str, bridge: str, mirrors: Iterable[str], allowed: Iterable[Network]) -> list[str]:
@@ -247,6 +260,9 @@ def guard_rules(name: str, bridge: str, mirrors: Iterable[str], allowed: Iterabl
     rules += [
         f"-A {chain} -d {address}/32 -p tcp -m multiport --dports {MIRROR_PORTS} -j RETURN" for address in mirrors
     ]
+    tailnet = f"-A {chain} -d {TAILNET_RANGE}"
+    rules.append(f'{tailnet} -m limit --limit {LOG_LIMIT} -j LOG --log-prefix "{tailnet_log_prefix(name)}"')
+    rules.append(f"{tailnet} -j DROP")
     rules.append(f'-A {chain} -m limit --limit {LOG_LIMIT} -j LOG --log-prefix "{log_prefix(name)}"')
     rules.append(f"-A {chain} -j DROP")
     return rules
@@ -335,29 +351,38 @@ def guard_bridge(chain_text: str, chain: str) -> str | None:
 
 
 def summarize_guard(name: str, bridge: str | None, rows: list[dict], hook_rows: list[dict]) -> dict:
-    """Counted egress (the DROP rule), packets to the mirror, and packets the guard saw."""
+    """Counted egress (the last DROP rule), packets to the tailnet's range (dropped, counted
+    apart), packets to the mirror, and packets the guard saw."""
     chain = guard_chain(name)
+
+    def total(key: str, target: str, destination: str) -> int:
+        return sum(r[key] for r in rows if r["target"] == target and r["destination"] == destination)
+
     return {
         "name": name,
         "chain": chain,
         "bridge": bridge,
-        "dropped_packets": sum(r["packets"] for r in rows if r["target"] == "DROP"),
-        "dropped_bytes": sum(r["bytes"] for r in rows if r["target"] == "DROP"),
+        "dropped_packets": total("packets", "DROP", "0.0.0.0/0"),
+        "dropped_bytes": total("bytes", "DROP", "0.0.0.0/0"),
+        "tailnet_packets": total("packets", "DROP", TAILNET_RANGE),
         "mirror_packets": sum(r["packets"] for r in rows if r["target"] == "RETURN" and MIRROR_PORTS in r["match"]),
-        "logged_packets": sum(r["packets"] for r in rows if r["target"] == "LOG"),
+        "logged_packets": total("packets", "LOG", "0.0.0.0/0"),
+        "tailnet_logged_packets": total("packets", "LOG", TAILNET_RANGE),
         "checked_packets": sum(r["packets"] for r in hook_rows if r["target"] == chain),
     }
 
 
-def dropped_from_kernel_log(text: str, name: str, bridge: str | None) -> list[str]:
-    """'SRC -> DST PROTO dport N' for each logged packet of this guard (and bridge)."""
+def dropped_from_kernel_log(text: str, prefix: str, bridge: str | None) -> list[str]:
+    """'SRC -> DST PROTO dport N' (ICMP: 'type N') for each kernel log line with this LOG
+    prefix (and bridge). The packet an ICMP error quotes, in brackets, is left out."""
     out = []
     for line in text.splitlines():
-        if log_prefix(name) not in line or (bridge and f"IN={bridge} " not in line):
+        if prefix not in line or (bridge and f"IN={bridge} " not in line):
             continue
-        fields = dict(re.findall(r"\b(SRC|DST|PROTO|DPT)=(\S+)", line))
-        port = f" dport {fields['DPT']}" if "DPT" in fields else ""
-        out.append(f"{fields.get('SRC', '?')} -> {fields.get('DST', '?')} {fields.get('PROTO', '?')}{port}")
+        fields = dict(re.findall(r"\b(SRC|DST|PROTO|DPT|TYPE)=(\S+)", line.split(" [", 1)[0]))
+        detail = f" dport {fields['DPT']}" if "DPT" in fields else ""
+        detail = f" type {fields['TYPE']}" if fields.get("PROTO") == "ICMP" and "TYPE" in fields else detail
+        out.append(f"{fields.get('SRC', '?')} -> {fields.get('DST', '?')} {fields.get('PROTO', '?')}{detail}")
     return out
 
 
@@ -567,9 +592,10 @@ def cmd_egress(names: list[str], as_json: bool) -> int:
         summary = summarize_guard(
             name, bridge, parse_counters(iptables("-L", chain, "-v", "-x", "-n").stdout), hook_rows
         )
-        # the LOG rule's counter says how many of the last kernel log lines are this chain's
-        logged = dropped_from_kernel_log(klog, name, bridge)
-        summary["logged"] = logged[-summary["logged_packets"] :] if summary["logged_packets"] else []
+        # the LOG rules' counters say how many of the last kernel log lines are this chain's
+        for key, prefix in (("logged", log_prefix(name)), ("tailnet_logged", tailnet_log_prefix(name))):
+            count = summary[f"{key}_packets"]
+            summary[key] = dropped_from_kernel_log(klog, prefix, bridge)[-count:] if count else []
         found.append(summary)
     total = sum(s["dropped_packets"] for s in found)
     if as_json:
@@ -578,11 +604,13 @@ def cmd_egress(names: list[str], as_json: bool) -> int:
         for s in found:
             print(
                 f"networks.py: {s['name']}: {s['dropped_packets']} packets ({s['dropped_bytes']} bytes) "
-                f"counted as egress; {s['mirror_packets']} to the mirror, "
-                f"{s['checked_packets']} seen by {s['chain']} on {s['bridge']}"
+                f"counted as egress; {s['tailnet_packets']} to the tailnet range (dropped, not counted), "
+                f"{s['mirror_packets']} to the mirror, {s['checked_packets']} seen by {s['chain']} on {s['bridge']}"
             )
             for line in s["logged"]:
                 print(f"networks.py: {s['name']}: dropped {line}")
+            for line in s["tailnet_logged"]:
+                print(f"networks.py: {s['name']}: dropped (tailnet range) {line}")
     for name in missing:
         print(f"networks.py: {name}: no egress guard ({guard_chain(name)} does not exist)", file=sys.stderr)
     if missing:

@@ -189,17 +189,18 @@ def test_guard_chain_names():
     assert long_name.startswith("HSLAB-") and len(long_name) == 18 and long_name != networks.guard_chain("y" * 23)
     assert len(networks.guard_chain("a:b")) == 18  # characters iptables would not take as they are
     assert len(networks.log_prefix("n" * 40)) <= 29
+    assert len(networks.tailnet_log_prefix("n" * 40)) <= 29
+    assert networks.log_prefix("tb") not in networks.tailnet_log_prefix("tb")
 
 
 def test_planned_rules_are_what_iptables_prints():
     bridge = recorded_bridge()
     desired = networks.guard_rules(GUARD_NET, bridge, ["MIRROR"], ALLOWED)
     assert desired == networks.rules_of(guard_recording(f"iptables-S-{GUARD_CHAIN}.txt"), GUARD_CHAIN)
-    hooked = guard_recording("iptables-S-DOCKER-USER.txt")
-    assert networks.rules_of(hooked, "DOCKER-USER") == [
-        networks.hook_rule(GUARD_NET, bridge),
-        "-A DOCKER-USER -j RETURN",
-    ]
+    # (other scenarios' guards may be hooked as well: the recording is of a busy machine)
+    hooks = networks.rules_of(guard_recording("iptables-S-DOCKER-USER.txt"), "DOCKER-USER")
+    assert [rule for rule in hooks if networks.jumps_to(rule, GUARD_CHAIN)] == [networks.hook_rule(GUARD_NET, bridge)]
+    assert hooks.index(networks.hook_rule(GUARD_NET, bridge)) < hooks.index("-A DOCKER-USER -j RETURN")
 
 
 def test_plan_guard_from_nothing():
@@ -208,17 +209,20 @@ def test_plan_guard_from_nothing():
     actions = networks.plan_guard(
         GUARD_NET, bridge, desired, None, guard_recording("iptables-S-DOCKER-USER-before.txt")
     )
+    tailnet_prefix = ["--log-prefix", "HSLAB tb-guard tailnet: "]
     assert actions[0] == ["-N", GUARD_CHAIN]
-    assert actions[1:7] == [
+    assert actions[1:9] == [
         ["-A", GUARD_CHAIN, "-o", bridge, "-j", "RETURN"],
         ["-A", GUARD_CHAIN, "-d", "198.18.0.0/15", "-o", "br-+", "-j", "RETURN"],
         ["-A", GUARD_CHAIN, "-d", "198.51.100.0/24", "-o", "br-+", "-j", "RETURN"],
         ["-A", GUARD_CHAIN, "-d", "MIRROR/32", "-p", "tcp", "-m", "multiport", "--dports", "80,443", "-j", "RETURN"],
+        ["-A", GUARD_CHAIN, "-d", "100.64.0.0/10", "-m", "limit", "--limit", "10/min", "-j", "LOG", *tailnet_prefix],
+        ["-A", GUARD_CHAIN, "-d", "100.64.0.0/10", "-j", "DROP"],
         ["-A", GUARD_CHAIN, "-m", "limit", "--limit", "10/min", "-j", "LOG", "--log-prefix", "HSLAB tb-guard: "],
         ["-A", GUARD_CHAIN, "-j", "DROP"],
     ]
     # inserted first: appended after Docker's unconditional RETURN it would never match
-    assert actions[7:] == [["-I", "DOCKER-USER", "1", "-i", bridge, "-j", GUARD_CHAIN]]
+    assert actions[9:] == [["-I", "DOCKER-USER", "1", "-i", bridge, "-j", GUARD_CHAIN]]
 
 
 def test_plan_guard_is_idempotent():
@@ -267,37 +271,60 @@ def test_plan_unguard():
     assert networks.plan_unguard(GUARD_NET, None, guard_recording("iptables-S-DOCKER-USER-after.txt")) == []
     # another network's guard is never touched
     assert networks.plan_unguard("tb-other", None, guard_recording("iptables-S-DOCKER-USER.txt")) == []
-    assert guard_recording("iptables-S-DOCKER-USER-after.txt") == guard_recording("iptables-S-DOCKER-USER-before.txt")
-    assert guard_recording("iptables-S-hslab-after-remove.txt") == ""
+    for name in ("iptables-S-DOCKER-USER-before.txt", "iptables-S-DOCKER-USER-after.txt"):
+        assert not any(
+            networks.jumps_to(rule, GUARD_CHAIN) for rule in networks.rules_of(guard_recording(name), "DOCKER-USER")
+        )
+    assert GUARD_CHAIN not in guard_recording("iptables-S-hslab-after-remove.txt")
 
 
 def test_counters_and_summary():
     rows = networks.parse_counters(guard_recording(f"iptables-L-{GUARD_CHAIN}.txt"))
-    assert [(r["target"], r["packets"]) for r in rows] == [
-        ("RETURN", 0),
-        ("RETURN", 0),
-        ("RETURN", 0),
-        ("RETURN", 0),
-        ("LOG", 1),
-        ("DROP", 1),
+    assert [(r["target"], r["destination"], r["packets"]) for r in rows] == [
+        ("RETURN", "0.0.0.0/0", 0),
+        ("RETURN", "198.18.0.0/15", 0),
+        ("RETURN", "198.51.100.0/24", 0),
+        ("RETURN", "MIRROR", 0),
+        ("LOG", "100.64.0.0/10", 1),
+        ("DROP", "100.64.0.0/10", 1),
+        ("LOG", "0.0.0.0/0", 1),
+        ("DROP", "0.0.0.0/0", 1),
     ]
-    assert rows[3]["destination"] == "MIRROR" and rows[3]["match"] == "multiport dports 80,443"
+    assert rows[3]["match"] == "multiport dports 80,443"
     hook_rows = networks.parse_counters(guard_recording("iptables-L-DOCKER-USER.txt"))
-    assert [(r["target"], r["in"]) for r in hook_rows] == [(GUARD_CHAIN, recorded_bridge()), ("RETURN", "*")]
+    assert [(r["in"], r["packets"]) for r in hook_rows if r["target"] == GUARD_CHAIN] == [(recorded_bridge(), 2)]
+    assert hook_rows[-1]["target"] == "RETURN" and hook_rows[-1]["in"] == "*"
     summary = networks.summarize_guard(GUARD_NET, recorded_bridge(), rows, hook_rows)
     recorded = json.loads(guard_recording("egress.json"))
     assert recorded["dropped_packets"] == 1 and recorded["unguarded"] == []
-    assert {**summary, "logged": recorded["networks"][0]["logged"]} == recorded["networks"][0]
-    assert summary["dropped_packets"] == 1 and summary["dropped_bytes"] == 41
+    logged = {key: recorded["networks"][0][key] for key in ("logged", "tailnet_logged")}
+    assert {**summary, **logged} == recorded["networks"][0]
+    assert (summary["dropped_packets"], summary["dropped_bytes"], summary["tailnet_packets"]) == (1, 41, 1)
+    assert guard_recording("egress.txt").splitlines()[-1] == "(exit 1)"
 
 
 def test_dropped_packets_from_the_kernel_log():
     text = guard_recording(f"dmesg-{GUARD_CHAIN}.txt")
-    assert networks.dropped_from_kernel_log(text, GUARD_NET, recorded_bridge()) == [
+    bridge = recorded_bridge()
+    # lines of earlier networks of the same name (other bridges) are left out
+    assert networks.dropped_from_kernel_log(text, networks.log_prefix(GUARD_NET), bridge) == [
         "198.18.251.20 -> 198.19.255.254 UDP dport 9"
     ]
-    assert networks.dropped_from_kernel_log(text, GUARD_NET, "br-000000000000") == []
-    assert networks.dropped_from_kernel_log(text, "tb-other", None) == []
+    assert networks.dropped_from_kernel_log(text, networks.tailnet_log_prefix(GUARD_NET), bridge) == [
+        "198.18.251.20 -> 100.100.100.100 UDP dport 9"
+    ]
+    assert networks.dropped_from_kernel_log(text, networks.log_prefix(GUARD_NET), "br-000000000000") == []
+    assert networks.dropped_from_kernel_log(text, networks.log_prefix("tb-other"), None) == []
+
+
+def test_tailscaled_gro_probe_is_an_icmp_error_to_the_tailnet_range():
+    # Recorded from molecule/default (guard before the tailnet rule): tailscaled's TUN GRO
+    # probe (TTL 0, 100.100.100.100 -> 100.100.100.100) makes each node's kernel send an ICMP
+    # time-exceeded to 100.100.100.100 through its default route, i.e. out of the bridge.
+    text = guard_recording("dmesg-tailscaled-gro-probe.txt")
+    found = networks.dropped_from_kernel_log(text, networks.log_prefix("testbed-default"), None)
+    assert found == ["198.18.20.11 -> 100.100.100.100 ICMP type 11", "198.18.20.10 -> 100.100.100.100 ICMP type 11"]
+    assert all(ipaddress.ip_address("100.100.100.100") in net(networks.TAILNET_RANGE) for _line in found)
 
 
 def test_jumps_to():

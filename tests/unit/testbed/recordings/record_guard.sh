@@ -2,8 +2,9 @@
 # Records the egress guard of testbed/networks.py on this machine (root, docker running):
 # a network tb-guard 198.18.251.0/24, a network namespace on its bridge (no container image
 # needed) sending ONE udp packet to 198.19.255.254 (inside the project range, not one of
-# our networks: the machine routes it out, the guard drops and counts it, nothing leaves),
-# then the removal. The package mirror's addresses are replaced by MIRROR in every file.
+# our networks: the machine routes it out, the guard drops and counts it, nothing leaves)
+# and one to 100.100.100.100 (the tailnet's range: dropped, counted apart), then the
+# removal. The package mirror's addresses are replaced by MIRROR in every file.
 #     bash tests/unit/testbed/recordings/record_guard.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,10 +37,11 @@ ip -n "$ns" addr add 198.18.251.20/24 dev eth0
 ip -n "$ns" link set eth0 up
 ip -n "$ns" route add default via 198.18.251.1
 ip netns exec "$ns" python3 -c "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'hslab-control', ('198.19.255.254', 9))"
+ip netns exec "$ns" python3 -c "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'hslab-control', ('100.100.100.100', 9))"
 sleep 1
 ipt -L "HSLAB-$net" -v -x -n >"$out/iptables-L-HSLAB-$net.txt"
 ipt -L DOCKER-USER -v -x -n >"$out/iptables-L-DOCKER-USER.txt"
-dmesg | grep -F "HSLAB $net: " >"$out/dmesg-HSLAB-$net.txt" || true
+dmesg | grep -F "HSLAB $net" >"$out/dmesg-HSLAB-$net.txt" || true
 python3 "$root/testbed/networks.py" egress "$net" >"$out/egress.txt" || echo "(exit $?)" >>"$out/egress.txt"
 python3 "$root/testbed/networks.py" egress "$net" --json >"$out/egress.json" || true
 ip netns del "$ns"

@@ -1,5 +1,15 @@
 """One test per molecule scenario: every molecule/<name>/molecule.yml whose name does not
-start with "_" (molecule/_shared is the base config, not a scenario)."""
+start with "_" (molecule/_shared is the base config, not a scenario).
+
+The "default" scenario (the lab: inventories/lab) runs once per headscale version of the
+default matrix, chosen through MOLECULE_HEADSCALE_VERSION, which its inventory reads:
+0.26.1 (the reference deployment's pin) with the ACL policy in a file, as the reference
+deployment keeps it (MOLECULE_HEADSCALE_POLICY_MODE=file: the role writes and checks the
+file before headscale first starts), and 0.29.3 with the role's default, the policy in
+headscale's database. Container names are global, so these runs must never overlap:
+they are parameters of one test in this one file, which `make test` (pytest-xdist,
+--dist loadfile) keeps on one worker, one after the other.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +22,24 @@ SCENARIOS = sorted(
     path.parent.name for path in MOLECULE_DIR.glob("*/molecule.yml") if not path.parent.name.startswith("_")
 )
 
+# (headscale version, policy mode) of each run of molecule/default.
+DEFAULT_RUNS = [("0.26.1", "file"), ("0.29.3", "database")]
+
+CASES = [
+    pytest.param(
+        scenario,
+        {"MOLECULE_HEADSCALE_VERSION": version, "MOLECULE_HEADSCALE_POLICY_MODE": mode},
+        id=f"{scenario}-hs{version}-policy-{mode}",
+    )
+    for scenario in SCENARIOS if scenario == "default"
+    for version, mode in DEFAULT_RUNS
+] + [pytest.param(scenario, {}, id=scenario) for scenario in SCENARIOS if scenario != "default"]
+
 pytestmark = pytest.mark.molecule
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS)
-def test_scenario(run_molecule, scenario):
+@pytest.mark.parametrize(("scenario", "environment"), CASES)
+def test_scenario(run_molecule, monkeypatch, scenario, environment):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
     run_molecule(scenario)

@@ -11,6 +11,11 @@ Scopes: ``headscale`` is one server per test module and version (shared: tests m
 their own user/node names); ``fresh_headscale`` is a new server for one test;
 ``headscale_factory`` starts servers with other options (policy file mode, extra config).
 ``tailscale_node`` / ``module_tailscale_node`` enrol real userspace tailscaled clients.
+Teardown stops every process whatever fails (any exception, not only a failed check), then
+fails the test with all problems found: a daemon that died on its own, a log that calls home,
+packets the egress guard dropped or DNS queries the lab resolver recorded for forbidden names
+while it ran (harness/egress.py), a headscale config.yaml that lost a lab rule.
+
 See docs/dev/testing.md.
 """
 
@@ -22,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from harness import egress, processes
 from harness.headscale import HeadscaleServer
 from harness.tailscale import TailscaleNode
 from harness.versions import headscale_versions, matrix, select_versions, tailscale_versions
@@ -48,15 +54,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                              scope="module", ids=["hs-none"])
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """This worker no longer needs the egress guard; the last one removes its rules.
+
+    trylast: pytest tears the module-scoped fixtures down in its own pytest_sessionfinish,
+    and their teardown still reads the guard's counters."""
+    egress.release()
+
+
 def _stop(servers: list[HeadscaleServer]) -> None:
-    errors = []
-    for server in servers:
-        try:
-            server.stop()
-        except AssertionError as exc:
-            errors.append(str(exc))
-        else:
-            server.cleanup()
+    """Stop every server, whatever fails for one of them; then report all problems."""
+    errors = processes.stop_all(servers)
     if errors:
         pytest.fail("\n\n".join(errors), pytrace=False)
 
@@ -179,18 +188,7 @@ class TailscaleNodeFactory:
 
     def stop_all(self) -> None:
         """Stop every node (concurrently: each waits for its daemon to exit) and check their logs."""
-        errors = []
-
-        def stop(node: TailscaleNode) -> None:
-            try:
-                node.stop()
-            except AssertionError as exc:
-                errors.append(str(exc))
-            else:
-                node.cleanup()
-
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(stop, self.nodes))
+        errors = processes.stop_all(self.nodes, workers=8)
         if errors:
             pytest.fail("\n\n".join(errors), pytrace=False)
 

@@ -1,10 +1,29 @@
-"""The harness itself: servers start clean, the CLI and REST helpers work, logs stay local."""
+"""The harness itself: servers start clean, the CLI and REST helpers work, nothing leaves the
+machine, dead daemons are reported at once, teardown stops everything whatever fails.
+
+The negative controls of the egress guard run under the guard's CONTROL group (its own chain,
+counters, resolver and query log: harness/egress.py), so the packets and queries they cause
+never show in the LAB counters every fixture's teardown reads. They send nothing off the
+machine: the one packet goes to 198.19.255.254 (the project's own range) and is dropped in
+OUTPUT; the DNS query is redirected to the local lab resolver.
+"""
 
 from __future__ import annotations
 
+import copy
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+
 import pytest
-from harness.headscale import HeadscaleServer
-from harness.versions import version_tuple
+from harness import egress, processes
+from harness.headscale import HeadscaleServer, lab_config_problems
+from harness.tailscale import TailscaleNode, wait_for
+from harness.versions import tailscale_versions, version_tuple
 
 
 def test_headscale_serves_health_cli_and_api(headscale: HeadscaleServer) -> None:
@@ -19,13 +38,38 @@ def test_headscale_serves_health_cli_and_api(headscale: HeadscaleServer) -> None
     assert headscale.policy_text() is None  # database mode, nothing stored
 
 
-def test_headscale_config_follows_lab_rules(headscale: HeadscaleServer) -> None:
-    config = headscale.config
-    assert config["disable_check_updates"] is True
-    assert config["derp"]["urls"] == []
-    assert config["derp"]["server"]["enabled"] is True
-    assert config["derp"]["server"]["stun_listen_addr"].startswith("127.0.0.1:")
+def test_running_server_reads_a_config_that_follows_lab_rules(headscale: HeadscaleServer) -> None:
+    # The process really runs with our config file and under the egress guard's group ...
+    argv = processes.cmdline(headscale.pid)
+    assert argv[argv.index("-c") + 1] == str(headscale.config_path)
+    assert processes.gids(headscale.pid)[3] == egress.lab_guard().gid
+    # ... and that file, as on disk now, passes the check every teardown makes.
+    on_disk = headscale.disk_config()
+    assert lab_config_problems(on_disk) == []
+    assert on_disk["derp"]["server"]["enabled"] is True
     assert len(str(headscale.socket_path)) < 108
+    # The check is not a formality: each broken rule is named.
+    broken = copy.deepcopy(on_disk)
+    broken["disable_check_updates"] = False
+    broken["derp"]["urls"] = ["https://controlplane.tailscale.com/derpmap/default"]
+    broken["logtail"] = {"enabled": True}
+    problems = "\n".join(lab_config_problems(broken))
+    assert "disable_check_updates is False" in problems
+    assert "derp.urls is ['https://controlplane.tailscale.com/derpmap/default']" in problems
+    assert "logtail.enabled is true" in problems
+    del broken["derp"]["urls"]  # headscale's default is Tailscale's DERP map
+    assert any("derp.urls is '<missing>'" in p for p in lab_config_problems(broken))
+
+
+def test_clients_get_only_the_embedded_derp_region(headscale: HeadscaleServer, tailscale_node) -> None:
+    node = tailscale_node(headscale, "harness-derp")
+    argv = processes.cmdline(node.daemon.pid)
+    assert "--no-logs-no-support" in argv
+    assert processes.gids(node.daemon.pid)[3] == egress.lab_guard().gid
+    derp_map = json.loads(node.run("debug", "derp-map").stdout)
+    regions = derp_map["Regions"]
+    assert list(regions) == ["999"], regions
+    assert {n["HostName"] for n in regions["999"]["Nodes"]} == {"127.0.0.1"}
 
 
 @pytest.mark.headscale_version(">=0.29")
@@ -52,3 +96,111 @@ def test_tailscale_node_enrols_and_advertises(headscale: HeadscaleServer, tailsc
     assert not hs_node.get("approved_routes")
     changed = node.advertise(["10.99.1.0/24"])
     assert changed["available_routes"] == ["10.99.1.0/24"]
+
+
+# -- daemons that die ---------------------------------------------------------------------------
+def test_a_dead_tailscaled_is_named_by_wait_loops_and_teardown(headscale: HeadscaleServer) -> None:
+    node = TailscaleNode(headscale, "harness-doomed", tailscale_versions()[0]).start_daemon()
+    try:
+        os.kill(node.daemon.pid, signal.SIGKILL)
+        node.daemon.wait(timeout=10)
+        # Not a timeout: the wait fails on its first round, naming the node and its log.
+        with pytest.raises(processes.ProcessDied, match=r"tailscaled harness-doomed .* exited rc -9 during the test"):
+            wait_for("something that will never happen", lambda: False, timeout=600)
+        with pytest.raises(processes.ProcessDied, match="harness-doomed"):
+            node.run("status")
+    finally:
+        with pytest.raises(AssertionError, match="tailscaled harness-doomed exited on its own during the test"):
+            node.stop()
+        node.cleanup()
+    processes.check_running()  # unregistered by stop(): later waits are not affected
+
+
+def test_a_dead_headscale_is_named_by_wait_loops_and_teardown(headscale_version: str) -> None:
+    server = HeadscaleServer(headscale_version).start()
+    try:
+        os.kill(server.pid, signal.SIGKILL)
+        server.process.wait(timeout=10)
+        with pytest.raises(processes.ProcessDied, match=rf"headscale {headscale_version} .* exited rc -9"):
+            wait_for("something that will never happen", lambda: False, timeout=600)
+    finally:
+        with pytest.raises(AssertionError, match="headscale exited on its own during the test"):
+            server.stop()
+        server.cleanup()
+
+
+def test_teardown_stops_everything_whatever_fails(headscale_version: str) -> None:
+    broken, healthy = HeadscaleServer(headscale_version).start(), HeadscaleServer(headscale_version).start()
+    broken.config_path.unlink()  # stop() now raises FileNotFoundError (not an AssertionError) reading it
+    errors = processes.stop_all([broken, healthy])
+    assert len(errors) == 1 and "FileNotFoundError" in errors[0], errors
+    assert not broken.alive() and not healthy.alive()  # both processes are gone
+    assert broken.workdir.exists()  # the failed one keeps its folder (log) for inspection ...
+    assert not healthy.workdir.exists()  # ... the clean one is removed
+    broken.cleanup()
+
+
+# -- egress guard and DNS record: negative controls --------------------------------------------
+def _as_control_group(code: str) -> subprocess.CompletedProcess[str]:
+    """Run Python ``code`` under the CONTROL guard's group."""
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=60, check=False, **egress.guard(egress.CONTROL).popen_kwargs())
+
+
+def test_guard_counts_a_packet_that_would_leave_the_machine() -> None:
+    control = egress.guard(egress.CONTROL)
+    before = control.snapshot()
+    sent = _as_control_group("""
+        import socket
+        try:
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("198.19.255.254", 9))
+        except OSError as exc:
+            print("sendto:", exc)
+    """)
+    print(sent.stdout, sent.stderr)
+    assert "Operation not permitted" in sent.stdout  # dropped in OUTPUT: it never left
+    assert control.dropped() == before.dropped + 1
+    problems = control.problems_since(before, "the negative control")
+    print("\n".join(problems))
+    assert len(problems) == 1 and "1 packet(s) of group hslabctl were dropped" in problems[0]
+    assert "hslabctl-egress: " in problems[0]  # where to look
+
+
+def test_dns_record_reports_a_query_for_a_tailscale_name() -> None:
+    control = egress.guard(egress.CONTROL)
+    before = control.snapshot()
+    asked = _as_control_group("""
+        import socket
+        try:
+            print(socket.getaddrinfo("controlplane.tailscale.com", 443))
+        except OSError as exc:
+            print("getaddrinfo:", exc)
+    """)
+    print(asked.stdout, asked.stderr)
+    assert "getaddrinfo:" in asked.stdout  # NXDOMAIN from the lab resolver
+    problems = control.problems_since(before, "the negative control")
+    print("\n".join(problems))
+    assert len(problems) == 1 and "controlplane.tailscale.com -> NXDOMAIN" in problems[0]
+    assert control.dropped() == before.dropped  # the redirected query is not counted as egress
+
+
+def test_guard_does_not_count_the_machines_own_addresses() -> None:
+    # The address this machine would send from (a UDP connect sends nothing) ...
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.connect(("198.19.255.254", 9))
+    own = probe.getsockname()[0]
+    probe.close()
+    assert not own.startswith("127.")
+    # ... is local: a packet to it goes through lo, arrives, and is not counted.
+    control = egress.guard(egress.CONTROL)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as listener:
+        listener.bind((own, 0))
+        listener.settimeout(10)
+        before = control.snapshot()
+        sent = _as_control_group(f"""
+            import socket
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"local", ({own!r}, {listener.getsockname()[1]}))
+        """)
+        assert sent.returncode == 0, sent.stderr
+        assert listener.recvfrom(100)[0] == b"local"
+    assert control.dropped() == before.dropped

@@ -5,6 +5,12 @@ Every server gets its own short temporary folder (the unix socket path must stay
 policy file (file mode) and headscale.log. Ports are picked free on 127.0.0.1. The config
 follows the lab rules: embedded DERP with `derp.urls: []`, STUN on loopback,
 `disable_check_updates: true`.
+
+The process runs under the egress guard's group (harness/egress.py): its packets off the
+machine are dropped and counted, its DNS queries answered and recorded by the lab resolver.
+Teardown (``stop``) fails when the server died on its own, its log calls home, the guard
+counted a dropped packet or recorded a query for a forbidden name while it ran, or the
+config.yaml it runs with (re-read from disk) lost a lab rule (``lab_config_problems``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import yaml
 
 from tests.checks.nothing_calls_home import find_calls_home
 
+from . import egress, processes
 from .ports import free_port
 from .versions import headscale_binary, version_tuple
 
@@ -43,6 +50,26 @@ class HeadscaleCLIError(RuntimeError):
 
 class ServerDied(RuntimeError):
     pass
+
+
+def lab_config_problems(config: dict[str, Any]) -> list[str]:
+    """What in a headscale config breaks the lab's "nothing calls home" rules (empty: none).
+
+    ``disable_check_updates`` must be true (the update check asks GitHub and is silent when it
+    fails); ``derp.urls`` must be present and empty (headscale's default is Tailscale's DERP
+    map URL); ``logtail.enabled`` must not be true (it tells clients to upload their logs).
+    """
+    problems = []
+    if config.get("disable_check_updates") is not True:
+        problems.append(f"disable_check_updates is {config.get('disable_check_updates')!r}, not true")
+    derp = config.get("derp")
+    urls = derp.get("urls", "<missing>") if isinstance(derp, dict) else "<no derp section>"
+    if urls != []:
+        problems.append(f"derp.urls is {urls!r}, not [] (headscale's default fetches Tailscale's DERP map)")
+    logtail = config.get("logtail")
+    if isinstance(logtail, dict) and logtail.get("enabled") is True:
+        problems.append("logtail.enabled is true (clients would upload their logs)")
+    return problems
 
 
 def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -90,6 +117,9 @@ class HeadscaleServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
         self._log_handle = None
+        self._start_failed = False
+        self._egress: egress.Guard | None = None
+        self._egress_snapshot: egress.Snapshot | None = None
         self._api_key: str | None = None
         self.config = self._config(extra_config or {})
         self.config_path.write_text(yaml.safe_dump(self.config, sort_keys=False))
@@ -120,6 +150,10 @@ class HeadscaleServer:
                     "private_key_path": str(work / "derp_server_private.key"),
                     "automatically_add_embedded_derp_region": True,
                     "ipv4": "127.0.0.1",
+                    # No IPv6 listener: "none" keeps clients from waiting for IPv6 STUN, so
+                    # their netcheck finishes before it would start captive-portal probes of
+                    # controlplane.tailscale.com / login.tailscale.com (harness/tailscale.py).
+                    "ipv6": "none",
                 },
                 "urls": [],
                 "paths": [],
@@ -147,27 +181,69 @@ class HeadscaleServer:
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
+    @property
+    def argv(self) -> list[str]:
+        return [str(self.binary), "-c", str(self.config_path), "serve"]
+
     def start(self, timeout: float = START_TIMEOUT) -> HeadscaleServer:
+        self._egress = egress.lab_guard()
+        self._egress_snapshot = self._egress.snapshot()
         self._log_handle = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [str(self.binary), "-c", str(self.config_path), "serve"],
+            self.argv,
             stdin=subprocess.DEVNULL,
             stdout=self._log_handle,
             stderr=subprocess.STDOUT,
             cwd=self.workdir,
             env=self._env(),
             start_new_session=True,
+            **self._egress.popen_kwargs(),
         )
+        try:
+            self._check_process(self._egress)
+        except AssertionError:
+            self._start_failed = True
+            self.stop(check_log=False)
+            raise
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
+                self._start_failed = True
+                self.stop(check_log=False)
                 raise ServerDied(f"headscale {self.version} exited {self.process.returncode}:\n{self.log_tail()}")
             if self.healthy():
+                processes.register(self)
                 return self
             if time.monotonic() > deadline:
+                self._start_failed = True
                 self.stop(check_log=False)
                 raise ServerDied(f"headscale {self.version} not healthy after {timeout}s:\n{self.log_tail()}")
             time.sleep(0.1)
+
+    def _check_process(self, guard: egress.Guard) -> None:
+        """The running process is the one we meant: our argv (config file) and the guard's group."""
+        assert self.process is not None
+        try:
+            argv, gids = processes.cmdline(self.process.pid), processes.gids(self.process.pid)
+        except OSError:
+            return  # already gone: the start loop reports it with the log
+        if not argv and self.process.poll() is not None:
+            return
+        assert argv == self.argv, f"headscale runs as {argv}, not {self.argv}"
+        assert gids[1] == gids[3] == guard.gid, (
+            f"headscale (pid {self.process.pid}) runs with gids {gids}, not the egress guard's group "
+            f"{guard.group} ({guard.gid})")
+
+    def death_report(self) -> str | None:
+        """None while running; what to tell when the server died (processes.check_running)."""
+        if self.process is None or self.process.poll() is None:
+            return None
+        return (f"headscale {self.version} ({self.url}, pid {self.process.pid}) exited rc {self.process.returncode} "
+                f"during the test; log {self.log_path}:\n{self.log_tail()}")
+
+    def disk_config(self) -> dict[str, Any]:
+        """config.yaml as the server reads it now (re-read from disk)."""
+        return yaml.safe_load(self.config_path.read_text()) or {}
 
     # Every version logs this line right before it installs its SIGHUP/SIGTERM handler
     # (hscontrol/app.go Serve, 0.26-0.29); a signal sent earlier kills the process.
@@ -205,22 +281,27 @@ class HeadscaleServer:
             time.sleep(0.05)
 
     def stop(self, check_log: bool = True) -> None:
-        """Stop the server; with ``check_log`` raise if it died early or its log calls home."""
+        """Stop the server (always, whatever fails). With ``check_log`` raise AssertionError if
+        it died early, its log calls home, the egress guard saw it try to leave the machine, or
+        its config.yaml on disk breaks a lab rule."""
+        processes.unregister(self)
         died_early = None
-        if self.process is not None:
-            if self.process.poll() is not None:
-                died_early = self.process.returncode
-            else:
-                self.process.send_signal(signal.SIGTERM)
-                try:
-                    self.process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                    self.process.wait(timeout=10)
-        if self._log_handle is not None:
-            self._log_handle.close()
-            self._log_handle = None
-        if not check_log:
+        try:
+            if self.process is not None:
+                if self.process.poll() is not None:
+                    died_early = self.process.returncode
+                else:
+                    self.process.send_signal(signal.SIGTERM)
+                    try:
+                        self.process.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        os.killpg(self.process.pid, signal.SIGKILL)
+                        self.process.wait(timeout=10)
+        finally:
+            if self._log_handle is not None:
+                self._log_handle.close()
+                self._log_handle = None
+        if not check_log or self._start_failed or self.process is None:
             return
         problems = []
         if died_early is not None:
@@ -228,6 +309,9 @@ class HeadscaleServer:
         calls = find_calls_home(self.log_text())
         if calls:
             problems.append("headscale log shows calls home:\n  " + "\n  ".join(calls))
+        problems += [f"config {self.config_path}: {problem}" for problem in lab_config_problems(self.disk_config())]
+        if self._egress is not None and self._egress_snapshot is not None:
+            problems += self._egress.problems_since(self._egress_snapshot, f"headscale {self.version} ({self.url})")
         if problems:
             raise AssertionError("\n".join(problems) + f"\nlog: {self.log_path}\n{self.log_tail()}")
 
@@ -269,6 +353,7 @@ class HeadscaleServer:
             env=self._env(),
             timeout=CLI_TIMEOUT,
             check=False,
+            **egress.lab_guard().popen_kwargs(),
         )
 
     def cli(self, *args: str, output_json: bool = True) -> Any:

@@ -7,6 +7,10 @@ is importable from /work/main/.collections (a symlink to the repository).
 
 ``run_playbook`` runs real ``ansible-playbook`` for end-to-end tests (FQCN resolution,
 callback output, no_log masking).
+
+Both run under the egress guard's group (harness/egress.py), like the servers and nodes:
+whatever they send off the machine is dropped and counted, their DNS queries are recorded, and
+the teardown of the fixtures that ran meanwhile reports it.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from . import egress
 from .headscale import HeadscaleServer
 from .versions import REPO
 
@@ -92,6 +97,7 @@ def run_module(
             cwd=tmp,
             timeout=MODULE_TIMEOUT,
             check=False,
+            **egress.lab_guard().popen_kwargs(),
         )
     result = _parse_module_output(proc.stdout)
     if result is None:
@@ -212,7 +218,7 @@ def run_playbook(
             "ANSIBLE_GALAXY_DISABLE_GPG_VERIFY": "1",
         })
         proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp,
-                              timeout=MODULE_TIMEOUT * 3, check=False)
+                              timeout=MODULE_TIMEOUT * 3, check=False, **egress.lab_guard().popen_kwargs())
     document = None
     if callback == "json":
         try:

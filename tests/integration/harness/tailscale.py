@@ -2,7 +2,11 @@
 
 No container, no root network setup: every node has its own state folder and LocalAPI
 socket under a short /tmp folder, its daemon log in tailscaled.log, and always runs with
-`--no-logs-no-support`. Teardown runs the nothing-calls-home check on that log.
+`--no-logs-no-support` (checked on the running process, /proc/<pid>/cmdline), under the
+egress guard's group (harness/egress.py). Teardown fails when the daemon died on its own
+during the test, its log calls home, or the guard counted a dropped packet or recorded a DNS
+query for a forbidden name while it ran. Wait loops (``wait_for``) fail at once, naming the
+node, when a daemon the harness started has died.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any, TypeVar
 
 from tests.checks.nothing_calls_home import find_calls_home
 
+from . import egress, processes
 from .headscale import HeadscaleServer
 from .versions import tailscale_binaries
 
@@ -28,8 +33,19 @@ T = TypeVar("T")
 ENROL_TIMEOUT = 60.0
 
 
+# Environment of every tailscaled: no UPnP/NAT-PMP/PCP probes of the default gateway (packets
+# off the machine that the egress guard would count; the lab has no NAT to map).
+TAILSCALED_ENV = {"TS_DISABLE_PORTMAPPER": "1", "TS_DEBUG_USE_DERP_HTTP": "1"}
+REQUIRED_FLAG = "--no-logs-no-support"
+
+
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.25) -> T:
-    """Poll ``probe`` until it returns something truthy; raise TimeoutError naming ``what``."""
+    """Poll ``probe`` until it returns something truthy; raise TimeoutError naming ``what``.
+
+    Every round also checks that the daemons the harness started are still running and
+    raises ``processes.ProcessDied`` (node or server named, exit code, log tail) at once when
+    one died -- a dead daemon is not found as a timeout.
+    """
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while True:
@@ -39,6 +55,7 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 30.0, in
                 return value
         except Exception as exc:  # a probe may fail while the system settles
             last_error = exc
+        processes.check_running()
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out waiting for {what}" + (f" (last error: {last_error})" if last_error else ""))
         time.sleep(interval)
@@ -59,40 +76,74 @@ class TailscaleNode:
         self.login: subprocess.Popen[str] | None = None  # a pending interactive `tailscale up`
         self._log_handle = None
         self.node_id: int | None = None
+        self._egress: egress.Guard | None = None
+        self._egress_snapshot: egress.Snapshot | None = None
 
     # -- daemon --------------------------------------------------------------------------
+    @property
+    def daemon_argv(self) -> list[str]:
+        return [
+            str(self.tailscaled),
+            "--tun=userspace-networking",
+            REQUIRED_FLAG,
+            f"--statedir={self.workdir / 'state'}",
+            f"--socket={self.socket_path}",
+            "--port=0",
+        ]
+
     def start_daemon(self) -> TailscaleNode:
+        self._egress = egress.lab_guard()
+        self._egress_snapshot = self._egress.snapshot()
         self._log_handle = open(self.log_path, "ab")
         self.daemon = subprocess.Popen(
-            [
-                str(self.tailscaled),
-                "--tun=userspace-networking",
-                "--no-logs-no-support",
-                f"--statedir={self.workdir / 'state'}",
-                f"--socket={self.socket_path}",
-                "--port=0",
-            ],
+            self.daemon_argv,
             stdin=subprocess.DEVNULL,
             stdout=self._log_handle,
             stderr=subprocess.STDOUT,
             cwd=self.workdir,
-            env={**os.environ, "HOME": str(self.workdir)},
+            env={**os.environ, "HOME": str(self.workdir), **TAILSCALED_ENV},
             start_new_session=True,
+            **self._egress.popen_kwargs(),
         )
-
-        def ready() -> bool:
-            if self.daemon is not None and self.daemon.poll() is not None:
-                raise RuntimeError(f"tailscaled exited {self.daemon.returncode}:\n{self.log_tail()}")
-            return self.socket_path.exists() and self.run("status", "--json", check=False).returncode in (0, 1)
-
-        wait_for(f"tailscaled {self.hostname} to listen", ready, timeout=20)
+        self.check_daemon_process()
+        processes.register(self)
+        wait_for(f"tailscaled {self.hostname} to listen",
+                 lambda: self.socket_path.exists() and self.run("status", "--json", check=False).returncode in (0, 1),
+                 timeout=20)
         return self
+
+    def check_daemon_process(self) -> None:
+        """The running tailscaled has --no-logs-no-support in its /proc/<pid>/cmdline and runs
+        under the egress guard's group; AssertionError otherwise."""
+        assert self.daemon is not None and self._egress is not None
+        pid = self.daemon.pid
+        try:
+            argv, gids = processes.cmdline(pid), processes.gids(pid)
+        except OSError:
+            argv, gids = [], (-1, -1, -1, -1)
+        if not argv and self.daemon.poll() is not None:
+            raise processes.ProcessDied(self.death_report() or f"tailscaled {self.hostname} exited")
+        assert REQUIRED_FLAG in argv, f"tailscaled {self.hostname} (pid {pid}) runs without {REQUIRED_FLAG}: {argv}"
+        assert gids[1] == gids[3] == self._egress.gid, (
+            f"tailscaled {self.hostname} (pid {pid}) runs with gids {gids}, not the egress guard's group "
+            f"{self._egress.group} ({self._egress.gid})")
+
+    def death_report(self) -> str | None:
+        """None while the daemon runs; what to tell when it died (processes.check_running)."""
+        if self.daemon is None or self.daemon.poll() is None:
+            return None
+        return (f"tailscaled {self.hostname} ({self.version}, pid {self.daemon.pid}) "
+                f"exited rc {self.daemon.returncode} during the test; log {self.log_path}:\n{self.log_tail()}")
 
     def run(self, *args: str, check: bool = True, timeout: float = 90.0) -> subprocess.CompletedProcess[str]:
         """`tailscale --socket=SOCK ARGS`."""
         argv = [str(self.tailscale), f"--socket={self.socket_path}", *args]
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False,
+                                **egress.lab_guard().popen_kwargs())
         if check and result.returncode != 0:
+            died = self.death_report()
+            if died:
+                raise processes.ProcessDied(f"{' '.join(argv)} exited {result.returncode}: {died}")
             raise RuntimeError(
                 f"{' '.join(argv)} exited {result.returncode}: {result.stderr.strip()}\n{self.log_tail()}"
             )
@@ -139,7 +190,7 @@ class TailscaleNode:
         """
         argv = [str(self.tailscale), f"--socket={self.socket_path}", *self._up_args((), False, ())]
         self.login = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                      stdin=subprocess.DEVNULL)
+                                      stdin=subprocess.DEVNULL, **egress.lab_guard().popen_kwargs())
         return wait_for(f"{self.hostname} to get a login URL", lambda: self.status().get("AuthURL"), timeout=30)
 
     def wait_enrolled(self, timeout: float = ENROL_TIMEOUT) -> dict[str, Any]:
@@ -175,24 +226,42 @@ class TailscaleNode:
 
     # -- teardown ------------------------------------------------------------------------
     def stop(self, check_log: bool = True) -> None:
-        if self.login is not None and self.login.poll() is None:
-            self.login.kill()
-            self.login.wait(timeout=10)
-        if self.daemon is not None and self.daemon.poll() is None:
-            self.daemon.send_signal(signal.SIGTERM)
+        """Stop the daemon (always, whatever fails). With ``check_log`` raise AssertionError if
+        it died on its own, its log calls home, or the egress guard saw it try to leave."""
+        processes.unregister(self)
+        died_early = None
+        try:
+            if self.login is not None and self.login.poll() is None:
+                self.login.kill()
+                self.login.wait(timeout=10)
+        finally:
             try:
-                self.daemon.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.daemon.pid, signal.SIGKILL)
-                self.daemon.wait(timeout=10)
-        if self._log_handle is not None:
-            self._log_handle.close()
-            self._log_handle = None
-        if check_log:
-            calls = find_calls_home(self.log_text())
-            if calls:
-                raise AssertionError(f"tailscaled {self.hostname} log shows calls home ({self.log_path}):\n  "
-                                     + "\n  ".join(calls))
+                if self.daemon is not None:
+                    if self.daemon.poll() is not None:
+                        died_early = self.daemon.returncode
+                    else:
+                        self.daemon.send_signal(signal.SIGTERM)
+                        try:
+                            self.daemon.wait(timeout=15)
+                        except subprocess.TimeoutExpired:
+                            os.killpg(self.daemon.pid, signal.SIGKILL)
+                            self.daemon.wait(timeout=10)
+            finally:
+                if self._log_handle is not None:
+                    self._log_handle.close()
+                    self._log_handle = None
+        if not check_log or self.daemon is None:
+            return
+        problems = []
+        if died_early is not None:
+            problems.append(f"tailscaled {self.hostname} exited on its own during the test (rc {died_early})")
+        calls = find_calls_home(self.log_text())
+        if calls:
+            problems.append(f"tailscaled {self.hostname} log shows calls home:\n  " + "\n  ".join(calls))
+        if self._egress is not None and self._egress_snapshot is not None:
+            problems += self._egress.problems_since(self._egress_snapshot, f"tailscaled {self.hostname}")
+        if problems:
+            raise AssertionError("\n".join(problems) + f"\nlog: {self.log_path}\n{self.log_tail()}")
 
     def cleanup(self) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)

@@ -1,0 +1,89 @@
+"""Which harness processes should be running, and a fast failure when one of them died.
+
+Servers and tailscaled nodes register once started and unregister when stopped. Every wait
+loop of the harness (``harness.tailscale.wait_for``) calls :func:`check_running` on each
+round, so a daemon that died during a test is reported at once -- by name, with its exit code
+and the tail of its log -- instead of surfacing as a timeout of whatever the test waited for.
+``stop_all`` is the fixtures' teardown: every process is stopped whatever fails.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class ProcessDied(RuntimeError):
+    """A daemon the harness started exited while it should be running."""
+
+
+class Watched(Protocol):
+    def death_report(self) -> str | None:
+        """None while the process runs; otherwise what to tell (name, exit code, log tail)."""
+
+
+_running: list[Watched] = []
+_lock = threading.Lock()
+
+
+def register(owner: Watched) -> None:
+    with _lock:
+        if owner not in _running:
+            _running.append(owner)
+
+
+def unregister(owner: Watched) -> None:
+    with _lock:
+        if owner in _running:
+            _running.remove(owner)
+
+
+def check_running() -> None:
+    """Raise ProcessDied naming every registered daemon that is no longer running."""
+    with _lock:
+        owners = list(_running)
+    reports = [report for report in (owner.death_report() for owner in owners) if report]
+    if reports:
+        raise ProcessDied("\n\n".join(reports))
+
+
+def cmdline(pid: int) -> list[str]:
+    """The argv a running process was started with (/proc/PID/cmdline)."""
+    raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    return [part.decode(errors="replace") for part in raw.split(b"\0")[:-1]]
+
+
+def gids(pid: int) -> tuple[int, int, int, int]:
+    """Real, effective, saved and filesystem gid of a process (/proc/PID/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Gid:"):
+            real, effective, saved, filesystem = (int(value) for value in line.split()[1:5])
+            return real, effective, saved, filesystem
+    raise RuntimeError(f"no Gid line in /proc/{pid}/status")
+
+
+def stop_all(owners: list[Any], workers: int = 1) -> list[str]:
+    """Stop every owner whatever fails for another one (any exception, not only a failed
+    check); remove the folders of those that stopped cleanly (a failed one keeps its config and
+    log for inspection). Returns the problems, one text per owner that failed."""
+    errors: list[str] = []
+
+    def stop(owner: Any) -> None:
+        try:
+            owner.stop()
+        except AssertionError as exc:
+            errors.append(str(exc))
+        except Exception as exc:
+            errors.append(f"stopping {owner!r} raised {type(exc).__name__}: {exc}")
+        else:
+            owner.cleanup()
+
+    if workers > 1 and len(owners) > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(stop, owners))
+    else:
+        for owner in owners:
+            stop(owner)
+    return errors

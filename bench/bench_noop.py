@@ -282,10 +282,11 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=500)
     options = parser.parse_args()
     install_recorders()
+    commit = describe_commit()  # what is measured: the code as it is when the run starts
     started = time.perf_counter()
     facts: list[str] = []
     rows = [(version, *row) for version in options.versions for row in bench_version(version, options, facts)]
-    print(f"commit {describe_commit()}; {options.runs} runs per cell; loaded = {options.users} users, "
+    print(f"commit {commit}; {options.runs} runs per cell; loaded = {options.users} users, "
           f"{options.keys} pre-auth keys, {options.nodes} nodes; load average {os.getloadavg()[0]:.1f}\n")
     print("| headscale | module | transport | empty (median ms) | loaded (median ms) | loaded/empty "
           "| calls per run | calls (loaded server) |")

@@ -337,6 +337,7 @@ build_services() {
     build_service pebble "$bin"
     export_pebble_tls_ca "$repo/pebble:2.9.0" "$imgcache/pebble-2.9.0-tls-ca.pem"
   fi
+  "$root/testbed/standins/build-headplane-standin.sh" # Headplane STAND-IN images (not Headplane), FROM debian:13
 }
 
 main() {

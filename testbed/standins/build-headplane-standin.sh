@@ -7,8 +7,8 @@
 #   testbed/standins/build-headplane-standin.sh      # called by testbed/build-images.sh
 #   TESTBED_REBUILD=1 testbed/standins/build-headplane-standin.sh
 #
-# Built FROM selfhosted-testbed/debian:13 (python3 is there; build it first) with
-# docker create + docker cp + docker commit: no registry, no network, no Dockerfile.
+# Built FROM selfhosted-testbed/debian:13 (python3 is there; build it first) with the
+# legacy `docker build` (no registry, no network: the base is a local image).
 # Added on top: the stand-in program, the collection's Headplane config checker
 # (plugins/module_utils/headplane_config.py) and PyYAML's pure-Python package from the
 # venv. Cache: the images carry the recipe hash as a label; the tarball is
@@ -48,39 +48,39 @@ recipe() {
 }
 
 work=""
-container=""
 cleanup() {
-  [[ -z $container ]] || docker rm -f "$container" >/dev/null 2>&1 || true
   [[ -z $work ]] || rm -rf "$work"
 }
 trap cleanup EXIT
 
+# One `docker build` per version from a generated Dockerfile; the versions share every
+# layer but their ENV (legacy builder: no buildx/BuildKit needed, FROM is the local image).
 build() {
   local hash=$1 version previous
   work=$(mktemp -d "$imgcache/.headplane-standin.XXXXXX")
-  mkdir -p "$work/opt/headplane-standin/lib/yaml" "$work/etc/headplane" "$work/var/lib/headplane"
+  mkdir -p "$work/opt/headplane-standin/lib/yaml"
   install -m 0755 "$standin" "$work/opt/headplane-standin/headplane_standin.py"
   install -m 0644 "$checker" "$work/opt/headplane-standin/headplane_config.py"
   install -m 0644 "$root/testbed/standins/headplane/README.md" "$work/opt/headplane-standin/README.md"
   (cd "$(yaml_dir)" && find . -name '*.py' -exec install -m 0644 -D {} "$work/opt/headplane-standin/lib/yaml/{}" \;)
-  container=$(docker create "$base" /bin/true)
-  tar --numeric-owner --owner=0 --group=0 -C "$work" -cf - opt etc/headplane var/lib/headplane |
-    docker cp - "$container:/"
+  cat >"$work/Dockerfile" <<EOF_DOCKERFILE
+FROM $base
+COPY opt/ /opt/
+RUN mkdir -p /etc/headplane /var/lib/headplane
+ENV container= PYTHONPATH=/opt/headplane-standin/lib
+WORKDIR /var/lib/headplane
+ENTRYPOINT ["/usr/bin/python3", "/opt/headplane-standin/headplane_standin.py"]
+CMD []
+HEALTHCHECK --interval=3s --timeout=5s --start-period=30s --retries=5 \\
+  CMD ["/usr/bin/python3", "/opt/headplane-standin/headplane_standin.py", "--probe"]
+LABEL $label=$hash org.selfhosted.testbed.standin=headplane
+ARG VERSION
+ENV STANDIN_HEADPLANE_VERSION=\$VERSION
+LABEL org.selfhosted.testbed.standin.headplane-version=\$VERSION
+EOF_DOCKERFILE
   for version in "${versions[@]}"; do
     previous=$(image_id "$repo:$version")
-    docker commit \
-      --change 'ENTRYPOINT ["/usr/bin/python3", "/opt/headplane-standin/headplane_standin.py"]' \
-      --change 'CMD []' \
-      --change 'ENV container=' \
-      --change 'ENV PYTHONPATH=/opt/headplane-standin/lib' \
-      --change "ENV STANDIN_HEADPLANE_VERSION=$version" \
-      --change 'STOPSIGNAL SIGTERM' \
-      --change 'WORKDIR /var/lib/headplane' \
-      --change 'HEALTHCHECK --interval=3s --timeout=5s --start-period=30s --retries=5 CMD ["/usr/bin/python3", "/opt/headplane-standin/headplane_standin.py", "--probe"]' \
-      --change "LABEL $label=$hash" \
-      --change "LABEL org.selfhosted.testbed.standin=headplane" \
-      --message "selfhosted test bed: HEADPLANE STAND-IN (not Headplane) for Headplane $version, recipe $hash" \
-      "$container" "$repo:$version" >/dev/null
+    DOCKER_BUILDKIT=0 docker build --quiet --build-arg "VERSION=$version" -t "$repo:$version" "$work" >/dev/null
     if [[ -n $previous && $previous != "$(image_id "$repo:$version")" ]]; then
       docker rmi "$previous" >/dev/null 2>&1 || true
     fi
@@ -100,7 +100,10 @@ saved_ids() { for version in "${versions[@]}"; do image_id "$repo:$version"; don
 
 main() {
   command -v docker >/dev/null || die "docker is not installed"
-  [[ -n $(image_id "$base") ]] || die "$base is missing; run testbed/build-images.sh debian-13 first"
+  if [[ -z $(image_id "$base") ]]; then
+    log "$base is missing: Headplane stand-in not built (testbed/build-images.sh debian-13 builds it)"
+    return 0
+  fi
   [[ -x $python ]] || die "$python not found (run make setup, or set TESTBED_PYTHON)"
   mkdir -p "$imgcache"
   # Our own lock: build-images.sh holds its .lock while it calls this script.

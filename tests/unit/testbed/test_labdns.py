@@ -3,7 +3,9 @@
 Inputs are real queries: recordings/labdns/glibc-queries.jsonl is the resolver's own ``--raw``
 log of glibc (getent, UDP and TCP) and Python's getaddrinfo asking it, written by
 recordings/labdns/record.sh in a private network namespace; glibc-answers.txt shows those
-clients accepted the answers. The last tests run the server for real on 127.0.0.1.
+clients accepted the answers. docker-embedded-queries.jsonl holds the queries of a molecule
+smoke run (containers -> Docker's embedded DNS -> labdns-smoke; start line left out).
+The last tests run the server for real on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -36,6 +38,11 @@ def recorded_log() -> list[dict]:
 
 START = recorded_log()[0]
 QUERIES = recorded_log()[1:]
+DOCKER_QUERIES = [
+    json.loads(line)
+    for line in (RECORDINGS / "docker-embedded-queries.jsonl").read_text(encoding="utf-8").splitlines()
+    if line.strip()
+]
 
 
 def decode_response(data: bytes) -> dict:
@@ -80,7 +87,7 @@ def test_recording_covers_the_cases():
     assert START["records"] == {"lab-host.test": ["198.18.20.10", "198.18.20.11"], "mirror.lab.test": ["198.18.20.80"]}
 
 
-@pytest.mark.parametrize("entry", QUERIES, ids=lambda e: f"{e['proto']}-{e['qtype']}-{e['qname']}")
+@pytest.mark.parametrize("entry", QUERIES + DOCKER_QUERIES, ids=lambda e: f"{e['proto']}-{e['qtype']}-{e['qname']}")
 def test_parse_recorded_queries(entry):
     query = labdns.parse_query(bytes.fromhex(entry["raw"]))
     assert query["id"] == entry["id"]
@@ -91,7 +98,7 @@ def test_parse_recorded_queries(entry):
     assert query["rd"] is True  # glibc asks for recursion
 
 
-@pytest.mark.parametrize("entry", QUERIES, ids=lambda e: f"{e['proto']}-{e['qtype']}-{e['qname']}")
+@pytest.mark.parametrize("entry", QUERIES + DOCKER_QUERIES, ids=lambda e: f"{e['proto']}-{e['qtype']}-{e['qname']}")
 def test_answer_recorded_queries(entry):
     raw = bytes.fromhex(entry["raw"])
     response, logged = labdns.answer(raw, START["records"], ttl=30)
@@ -199,6 +206,16 @@ def test_udp_truncation():
 )
 def test_is_forbidden(qname, forbidden):
     assert labdns.is_forbidden(qname) is forbidden
+
+
+def test_docker_recording_is_the_smoke_run():
+    assert [(e["client"], e["qname"], e["rcode"]) for e in DOCKER_QUERIES] == [
+        ("198.18.10.13", "smoke-debian13.probe.lab.test", "NXDOMAIN"),
+        ("198.18.10.12", "smoke-debian12.probe.lab.test", "NXDOMAIN"),
+        ("198.18.10.12", "controlplane.tailscale.com", "NXDOMAIN"),
+    ]
+    result = labdns.check_entries(DOCKER_QUERIES, ["smoke-debian12.probe.lab.test", "smoke-debian13.probe.lab.test"])
+    assert [e["qname"] for e in result["forbidden"]] == ["controlplane.tailscale.com"] and result["missing"] == []
 
 
 def test_check_entries_on_the_recording():

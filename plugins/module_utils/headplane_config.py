@@ -626,11 +626,11 @@ def _validate(data, generation, problems, *, partial=False, report_unknown=True)
             if not partial:
                 problems.append(Problem(section, "is required"))
             continue
-        out[section] = _validate_section(section, data[section], schema[section], problems,
-                                          partial=partial, undeclared=undeclared)
+        out[section] = _validate_section(
+            section, data[section], schema[section], problems, partial=partial, undeclared=undeclared)
     if data.get("oidc") is not None:
-        out["oidc"] = _validate_section("oidc", data["oidc"], schema["oidc"], problems,
-                                        partial=partial, undeclared=undeclared)
+        out["oidc"] = _validate_section(
+            "oidc", data["oidc"], schema["oidc"], problems, partial=partial, undeclared=undeclared)
     if data.get("integration") is not None:
         integration = data["integration"]
         out["integration"] = {}

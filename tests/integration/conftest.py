@@ -54,6 +54,33 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                              scope="module", ids=["hs-none"])
 
 
+_sessions_log_offset = 0
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _sessions_log_offset  # noqa: PLW0603 -- one value per pytest process
+    try:
+        _sessions_log_offset = egress.SESSIONS_LOG.stat().st_size
+    except FileNotFoundError:
+        _sessions_log_offset = 0
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The egress guard's totals as each worker left it (lines of other sessions may be among them)."""
+    if hasattr(terminalreporter.config, "workerinput"):
+        return
+    try:
+        with open(egress.SESSIONS_LOG, encoding="utf-8") as handle:
+            handle.seek(_sessions_log_offset)
+            lines = handle.read().splitlines()
+    except FileNotFoundError:
+        return
+    if lines:
+        terminalreporter.write_sep("-", f"egress guard and DNS record ({egress.SESSIONS_LOG})")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """This worker no longer needs the egress guard; the last one removes its rules.

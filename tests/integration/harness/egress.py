@@ -381,16 +381,43 @@ def lab_guard() -> Guard:
     return guard(LAB)
 
 
+SESSIONS_LOG = STATE_DIR / "sessions.jsonl"
+
+
+def totals(guard_: Guard) -> dict[str, Any]:
+    """Dropped packets and recorded queries since the guard was installed."""
+    queries = guard_.queries_since(0)
+    labdns = _labdns()
+    return {
+        "dropped": guard_.dropped(),
+        "queries": len(queries),
+        "forbidden": [labdns.describe(q) for q in queries if labdns.is_forbidden(q.get("qname"), FORBIDDEN_DOMAINS)],
+    }
+
+
 def release() -> None:
-    """This process no longer needs the guard; the last live user removes rules and resolvers."""
+    """This process no longer needs the guard; the last live user removes rules and resolvers.
+
+    Every release appends one line to SESSIONS_LOG: the totals (shared by all users) since the
+    rules were installed, and whether this was the last user (who then removed everything)."""
     with _guards_lock:
         if not _guards:
             return
+        guards = dict(_guards)
         _guards.clear()
         with _locked():
             state = _load()
             me = _me()
             users = [user for user in state.get("users", []) if user != me and _alive(user)]
+            summary: dict[str, Any] = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                       "pid": os.getpid(), "last": not users}
+            for name, guard_ in guards.items():
+                try:
+                    summary[name] = totals(guard_)
+                except (EgressGuardError, ValueError, OSError) as exc:
+                    summary[name] = {"error": str(exc)}
+            with open(SESSIONS_LOG, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(summary) + "\n")
             if users:
                 state["users"] = users
                 _save(state)

@@ -93,3 +93,16 @@ def test_unknown_release_fails_argument_validation():
     assert run.rc != 0
     name, message = failure(run)
     assert "headplane_version" in message and "0.6.1" in message, (name, message)
+
+
+def test_oidc_follows_headscale_by_default():
+    run = preflight({"headplane_version": "0.6.1", "headplane_headscale_version": "0.26.1",
+                     "headscale_oidc_enabled": True, "headscale_oidc_issuer": "https://idp.lab.test",
+                     "headscale_oidc_client_id": "lab-client", "headscale_oidc_client_secret": "lab-secret",
+                     "headscale_server_url": "https://hs.lab.test"})
+    assert run.rc == 0, run.stdout[-3000:]
+    rendered = run.task_results("Rendered")[0]["msg"]
+    assert 'issuer: "https://idp.lab.test"' in rendered and 'client_id: "lab-client"' in rendered
+    assert 'redirect_uri: "https://hs.lab.test/admin/oidc/callback"' in rendered
+    assert 'headscale_api_key_path: "/run/secrets/headscale_api_key"' in rendered
+    assert "lab-secret" not in rendered

@@ -14,9 +14,9 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
 export TESTBED_MATRIX
 
-.PHONY: setup system-packages venv collection testbed test lint sanity pytest unit integration molecule build clean bench
+.PHONY: setup system-packages venv importer-venv collection testbed test lint docs sanity pytest unit integration molecule build clean bench
 
-setup: system-packages venv collection testbed
+setup: system-packages venv importer-venv collection testbed
 
 # Debian packages the test bed needs next to Docker and Go (installed only when missing).
 SYSTEM_PACKAGES := debootstrap qemu-user-static binfmt-support shellcheck file
@@ -40,7 +40,7 @@ testbed:
 	testbed/build-binaries.sh
 	testbed/build-images.sh
 
-test: lint sanity pytest
+test: lint docs sanity pytest
 
 lint:
 	antsibull-changelog lint
@@ -71,8 +71,21 @@ molecule:
 bench:
 	python bench/bench_noop.py $(BENCH_ARGS)
 
+# galaxy-importer (what Galaxy runs on an uploaded tarball) in a venv of its own: it pins its own
+# ansible-core/ansible-lint. The ansible package brings the dependency collections
+# (community.docker, ansible.posix) into that venv, so the importer's ansible-lint resolves them.
+IMPORTER_VENV := .cache/importer-venv
+importer-venv:
+	test -x $(IMPORTER_VENV)/bin/python || $(PYTHON) -m venv $(IMPORTER_VENV)
+	$(IMPORTER_VENV)/bin/pip install -q galaxy-importer==0.4.44 ansible==12.3.0
+
+# The tarball users install: .cache/dist/selfhosted-headscale-<version>.tar.gz (galaxy.yml build_ignore).
 build:
 	ansible-galaxy collection build --force --output-path .cache/dist
+
+# HTML documentation (antsibull-docs, offline) into .cache/docs/build; fails on warnings (docs/build.sh).
+docs:
+	docs/build.sh
 
 clean:
 	rm -rf .cache tests/output .pytest_cache

@@ -261,9 +261,10 @@ def note(text: str) -> None:
 def describe_commit() -> str:
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
                           check=False).stdout.strip() or "unknown"
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "plugins", "bench"], cwd=REPO,
+    code = ["plugins", "bench/*.py"]  # what is measured; README drafts do not count
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *code], cwd=REPO,
                            capture_output=True, text=True, check=False).stdout.strip()
-    return head + (" + uncommitted changes in plugins/ or bench/" if dirty else "")
+    return head + (" + uncommitted changes to the code (plugins/, bench/*.py)" if dirty else "")
 
 
 def calls_text(calls: dict[str, list[str]]) -> str:

@@ -1,7 +1,7 @@
 """pytest side of the molecule scenarios (molecule/<scenario>/, shared base molecule/_shared/).
 
 ``run_molecule(scenario)`` runs ``molecule -c molecule/_shared/base.yml test -s <scenario>``
-from the repository root, streams its output to ``.testbed/logs/molecule-<scenario>.log``
+from the repository root, streams its output to ``.testbed/logs/molecule-<test id>.log`` (the scenario name, or its parameter id)
 and fails the test with the last 200 lines when molecule fails. Before the first scenario,
 ``testbed/build-images.sh`` makes sure the container images exist (it only checks recipe
 hashes when they are up to date).
@@ -97,13 +97,18 @@ def testbed_images() -> None:
 
 
 @pytest.fixture
-def run_molecule(testbed_images) -> Callable[[str], None]:
-    """Return run(scenario): `molecule test -s <scenario>` with the shared base config."""
+def run_molecule(testbed_images, request) -> Callable[[str], None]:
+    """Return run(scenario): `molecule test -s <scenario>` with the shared base config.
+
+    The log is named after the test's parameter id, so that runs of one scenario with
+    different settings (e.g. default on two headscale versions) keep a log each.
+    """
+    callspec = getattr(request.node, "callspec", None)
 
     def run(scenario: str, command: str = "test") -> None:
         if not (REPO / "molecule" / scenario / "molecule.yml").is_file():
             pytest.fail(f"no molecule scenario molecule/{scenario}/molecule.yml", pytrace=False)
-        log_path = LOGS / f"molecule-{scenario}.log"
+        log_path = LOGS / f"molecule-{callspec.id if callspec else scenario}.log"
         rc = None
         try:
             rc, tail = _run_streamed(molecule_argv(command, scenario), log_path)

@@ -1,10 +1,10 @@
 """pytest side of the molecule scenarios (molecule/<scenario>/, shared base molecule/_shared/).
 
 ``run_molecule(scenario)`` runs ``molecule -c molecule/_shared/base.yml test -s <scenario>``
-from the repository root, streams its output to ``.testbed/logs/molecule-<test id>.log`` (the scenario name, or its parameter id)
-and fails the test with the last 200 lines when molecule fails. Before the first scenario,
-``testbed/build-images.sh`` makes sure the container images exist (it only checks recipe
-hashes when they are up to date).
+from the repository root, streams its output to ``.testbed/logs/molecule-<test id>.log``
+(the scenario name, or its parameter id) and fails the test with the last 200 lines when
+molecule fails. Before the first scenario, ``testbed/build-images.sh`` makes sure the
+container images exist (it only checks recipe hashes when they are up to date).
 """
 
 from __future__ import annotations

@@ -52,11 +52,12 @@ sanity:
 	tests/sanity/run.sh
 
 # One pytest run covers unit, integration and molecule scenarios, so the suite ends
-# with a single summary line. Two workers; a test file stays on one worker so that its
-# module-scoped headscale servers are shared.
+# with a single summary line. Two workers; tests/conftest.py groups the tests: a test file
+# stays on one worker (its module-scoped headscale servers are shared), a molecule scenario
+# is a group of its own. The long molecule groups are handed out first.
 PYTEST_WORKERS ?= 2
 pytest:
-	pytest -n $(PYTEST_WORKERS) --dist loadfile tests/unit tests/integration tests/molecule
+	pytest -n $(PYTEST_WORKERS) --dist loadgroup tests/molecule tests/integration tests/unit
 
 unit:
 	pytest tests/unit

@@ -52,12 +52,12 @@ sanity:
 	tests/sanity/run.sh
 
 # One pytest run covers unit, integration and molecule scenarios, so the suite ends
-# with a single summary line. Two workers; tests/conftest.py groups the tests: a test file
-# stays on one worker (its module-scoped headscale servers are shared), a molecule scenario
-# is a group of its own. The long molecule groups are handed out first.
+# with a single summary line. Two workers; tests/conftest.py hands out a test file (its
+# module-scoped headscale servers are shared) or a molecule scenario as one unit of work,
+# the long molecule scenarios first.
 PYTEST_WORKERS ?= 2
 pytest:
-	pytest -n $(PYTEST_WORKERS) --dist loadgroup tests/molecule tests/integration tests/unit
+	pytest -n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder tests/molecule tests/integration tests/unit
 
 unit:
 	pytest tests/unit

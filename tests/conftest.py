@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 REPO = Path(__file__).resolve().parents[1]
 COLLECTIONS = REPO / ".collections"
@@ -22,20 +22,24 @@ for path in (REPO, COLLECTIONS):
         sys.path.append(str(path))
 
 
-def pytest_collection_modifyitems(config, items):
-    """Group tests for pytest-xdist's ``--dist loadgroup`` (``make test``).
 
-    A test file is one group, so its module-scoped headscale servers are shared by its
-    tests on one worker. A molecule scenario is one group too (its parameterised runs reuse
-    the same container names, so they must never overlap), and each scenario may run beside
-    another one on the other worker.
+def pytest_xdist_make_scheduler(config, log):
+    """``make test`` runs ``--dist loadscope``: hand out a test file, or a molecule scenario,
+    as one unit of work.
+
+    A test file stays on one worker, so its module-scoped headscale servers are shared by
+    its tests. A molecule scenario is one unit too (its parameterised runs, whose ids start
+    with the scenario name, reuse the same container names and must never overlap), so two
+    scenarios may run side by side. Units go out in collection order
+    (``--no-loadscope-reorder``): the long molecule scenarios first.
     """
-    for item in items:
-        if item.get_closest_marker("xdist_group"):
-            continue
-        callspec = getattr(item, "callspec", None)
-        if item.get_closest_marker("molecule") and callspec and "scenario" in callspec.params:
-            group = f"molecule-{callspec.params['scenario']}"
-        else:
-            group = item.nodeid.split("::", 1)[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+    if config.getvalue("dist") != "loadscope":
+        return None
+    class FileOrScenarioScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path, _sep, test = nodeid.partition("::")
+            if path.startswith("tests/molecule/") and "[" in test:
+                return "molecule:" + test.split("[", 1)[1].rstrip("]").split("-", 1)[0]
+            return path
+
+    return FileOrScenarioScheduling(config, log)

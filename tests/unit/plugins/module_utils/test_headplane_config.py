@@ -22,7 +22,7 @@ V06X = ["0.6.1", "0.6.2", "0.6.3"]
 
 
 def example_text(version):
-    return (FIXTURES / version / "config.example.yaml").read_text()
+    return (FIXTURES / version / "config.example.yaml.upstream").read_text()
 
 
 def example(version):

@@ -27,7 +27,7 @@ def run(args, tmp_path, check=False):
 
 @pytest.mark.parametrize("version", ["0.6.1", "0.6.3", "0.7.0-beta.4"])
 def test_example_file_passes(tmp_path, version):
-    result = run({"path": str(FIXTURES / version / "config.example.yaml"), "headplane_version": version},
+    result = run({"path": str(FIXTURES / version / "config.example.yaml.upstream"), "headplane_version": version},
                  tmp_path, check=True)
     assert not result.get("failed"), result
     assert result["changed"] is False
@@ -39,7 +39,7 @@ def test_secret_files_are_read_through_path_map_and_never_returned(tmp_path):
     secrets = tmp_path / "secrets"
     secrets.mkdir()
     (secrets / "cookie").write_text("s" * 40 + "\n")
-    text = (FIXTURES / "0.6.3" / "config.example.yaml").read_text().replace(
+    text = (FIXTURES / "0.6.3" / "config.example.yaml.upstream").read_text().replace(
         'cookie_secret: "<change_me_to_something_secure!>"', 'cookie_secret_path: "/run/secrets/cookie"')
     args = {"content": text, "headplane_version": "0.6.3", "path_map": {"/run/secrets/": str(secrets)}}
     result = run(args, tmp_path)
@@ -62,7 +62,7 @@ def test_secret_files_are_read_through_path_map_and_never_returned(tmp_path):
 
 
 def test_missing_secret_file_names_field_and_path(tmp_path):
-    text = (FIXTURES / "0.6.1" / "config.example.yaml").read_text().replace(
+    text = (FIXTURES / "0.6.1" / "config.example.yaml.upstream").read_text().replace(
         'headscale_api_key: "<your-headscale-api-key>"', 'headscale_api_key_path: "/run/secrets/headscale_api_key"')
     result = run({"content": text, "headplane_version": "0.6.1", "path_map": {"/run/secrets": str(tmp_path)}},
                  tmp_path)
@@ -75,7 +75,7 @@ def test_missing_secret_file_names_field_and_path(tmp_path):
 
 
 def test_warnings_fail_only_when_asked(tmp_path):
-    text = (FIXTURES / "0.6.1" / "config.example.yaml").read_text().replace(
+    text = (FIXTURES / "0.6.1" / "config.example.yaml.upstream").read_text().replace(
         "  cookie_secure: true\n", "  cookie_secure: true\n  cookie_max_age: 86400\n")
     result = run({"content": text, "headplane_version": "0.6.1"}, tmp_path)
     assert not result.get("failed")

@@ -22,24 +22,25 @@ for path in (REPO, COLLECTIONS):
         sys.path.append(str(path))
 
 
-
-def pytest_xdist_make_scheduler(config, log):
-    """``make test`` runs ``--dist loadscope``: hand out a test file, or a molecule scenario,
-    as one unit of work.
+class FileOrScenarioScheduling(LoadScopeScheduling):
+    """pytest-xdist's loadscope, with a test file or a molecule scenario as the scope.
 
     A test file stays on one worker, so its module-scoped headscale servers are shared by
     its tests. A molecule scenario is one unit too (its parameterised runs, whose ids start
     with the scenario name, reuse the same container names and must never overlap), so two
-    scenarios may run side by side. Units go out in collection order
-    (``--no-loadscope-reorder``): the long molecule scenarios first.
+    scenarios may run side by side.
     """
+
+    def _split_scope(self, nodeid: str) -> str:
+        path, _sep, test = nodeid.partition("::")
+        if path.startswith("tests/molecule/") and "[" in test:
+            return "molecule:" + test.split("[", 1)[1].rstrip("]").split("-", 1)[0]
+        return path
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``make test`` runs ``--dist loadscope``; units go out in collection order
+    (``--no-loadscope-reorder``): the long molecule scenarios first."""
     if config.getvalue("dist") != "loadscope":
         return None
-    class FileOrScenarioScheduling(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            path, _sep, test = nodeid.partition("::")
-            if path.startswith("tests/molecule/") and "[" in test:
-                return "molecule:" + test.split("[", 1)[1].rstrip("]").split("-", 1)[0]
-            return path
-
     return FileOrScenarioScheduling(config, log)

@@ -129,6 +129,9 @@ CASES = [
     ("headscale-empty-metrics-before-0.28", "headscale",
      {**HEADSCALE_GOOD, "headscale_metrics_listen_addr": ""},
      "Check headscale_metrics_listen_addr against the version", "headscale_metrics_listen_addr"),
+    ("headscale-metrics-network-off-but-listening-everywhere", "headscale",
+     {**HEADSCALE_GOOD, "headscale_metrics_docker_network": False, "headscale_metrics_listen_addr": "0.0.0.0:9090"},
+     "Check headscale_metrics_listen_addr against headscale_metrics_docker_network", "headscale_metrics_listen_addr"),
     ("headscale-trusted-proxies-everyone", "headscale",
      {**HEADSCALE_029, "headscale_trusted_proxies": ["0.0.0.0/0"]},
      "Check headscale_trusted_proxies", "headscale_trusted_proxies"),
@@ -162,6 +165,7 @@ def test_good_input_passes_the_checks(debian12: str) -> None:
     """Control: the same inputs, corrected, pass every check (the run stops only where Docker is needed)."""
     document = run_role(debian12, "headscale", {
         **HEADSCALE_029, "headscale_tls_proxied": True, "headscale_metrics_listen_addr": "",
+        "headscale_metrics_docker_network": False,
         "headscale_trusted_proxies": ["172.30.0.0/24", "fd00:30::/64"],
         "headscale_oidc_enabled": True, "headscale_oidc_issuer": "https://idp.example.test",
         "headscale_oidc_client_id": "client",

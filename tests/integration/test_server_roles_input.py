@@ -129,12 +129,24 @@ CASES = [
     ("headscale-empty-metrics-before-0.28", "headscale",
      {**HEADSCALE_GOOD, "headscale_metrics_listen_addr": ""},
      "Check headscale_metrics_listen_addr against the version", "headscale_metrics_listen_addr"),
+    ("headscale-metrics-network-off-but-listening-everywhere", "headscale",
+     {**HEADSCALE_GOOD, "headscale_metrics_docker_network": False, "headscale_metrics_listen_addr": "0.0.0.0:9090"},
+     "Check headscale_metrics_listen_addr against headscale_metrics_docker_network", "headscale_metrics_listen_addr"),
     ("headscale-trusted-proxies-everyone", "headscale",
      {**HEADSCALE_029, "headscale_trusted_proxies": ["0.0.0.0/0"]},
      "Check headscale_trusted_proxies", "headscale_trusted_proxies"),
     ("headscale-trusted-proxies-bare-address", "headscale",
      {**HEADSCALE_029, "headscale_trusted_proxies": ["172.30.0.2"]},
      "Check headscale_trusted_proxies", "headscale_trusted_proxies"),
+    ("headscale-firewall-ssh-port-zero", "headscale",
+     {**HEADSCALE_GOOD, "headscale_firewall_enabled": True, "headscale_firewall_ssh_port": 0},
+     "Check the firewall's SSH port", "headscale_firewall_ssh_port"),
+    ("headscale-firewall-ssh-port-not-a-number", "headscale",
+     {**HEADSCALE_GOOD, "headscale_firewall_enabled": True, "headscale_firewall_ssh_port": "ssh"},
+     "Validating arguments", "headscale_firewall_ssh_port"),
+    ("headscale-firewall-udp-port-too-big", "headscale",
+     {**HEADSCALE_GOOD, "headscale_firewall_enabled": True, "headscale_firewall_udp_ports": [3478, 70000]},
+     "Check the firewall's TCP and UDP ports", "headscale_firewall_udp_ports"),
     ("headscale-unknown-method", "headscale",
      {**HEADSCALE_GOOD, "headscale_install_method": "podman"},
      "Validating arguments", "headscale_install_method"),
@@ -153,9 +165,12 @@ def test_good_input_passes_the_checks(debian12: str) -> None:
     """Control: the same inputs, corrected, pass every check (the run stops only where Docker is needed)."""
     document = run_role(debian12, "headscale", {
         **HEADSCALE_029, "headscale_tls_proxied": True, "headscale_metrics_listen_addr": "",
+        "headscale_metrics_docker_network": False,
         "headscale_trusted_proxies": ["172.30.0.0/24", "fd00:30::/64"],
         "headscale_oidc_enabled": True, "headscale_oidc_issuer": "https://idp.example.test",
         "headscale_oidc_client_id": "client",
+        "headscale_firewall_enabled": True, "headscale_firewall_ssh_port": 2222,
+        "headscale_firewall_udp_ports": [3478, 41641],
     })
     failed_task, message = first_failure(document, debian12)
     assert "Check that Docker runs on the host" in failed_task, f"failed in {failed_task!r}: {message}"

@@ -288,15 +288,7 @@ class HeadscaleServer:
         died_early = None
         try:
             if self.process is not None:
-                if self.process.poll() is not None:
-                    died_early = self.process.returncode
-                else:
-                    self.process.send_signal(signal.SIGTERM)
-                    try:
-                        self.process.wait(timeout=10)
-                    except subprocess.TimeoutExpired:
-                        os.killpg(self.process.pid, signal.SIGKILL)
-                        self.process.wait(timeout=10)
+                died_early = processes.terminate(self.process, grace=10)
         finally:
             if self._log_handle is not None:
                 self._log_handle.close()

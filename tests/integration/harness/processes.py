@@ -9,6 +9,9 @@ and the tail of its log -- instead of surfacing as a timeout of whatever the tes
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -47,6 +50,20 @@ def check_running() -> None:
     reports = [report for report in (owner.death_report() for owner in owners) if report]
     if reports:
         raise ProcessDied("\n\n".join(reports))
+
+
+def terminate(proc: subprocess.Popen, grace: float) -> int | None:
+    """Stop a daemon we started: SIGTERM, then SIGKILL to its process group after ``grace``
+    seconds. Returns its exit code when it had already exited on its own, else None."""
+    if proc.poll() is not None:
+        return proc.returncode
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    return None
 
 
 def cmdline(pid: int) -> list[str]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -237,15 +236,7 @@ class TailscaleNode:
         finally:
             try:
                 if self.daemon is not None:
-                    if self.daemon.poll() is not None:
-                        died_early = self.daemon.returncode
-                    else:
-                        self.daemon.send_signal(signal.SIGTERM)
-                        try:
-                            self.daemon.wait(timeout=15)
-                        except subprocess.TimeoutExpired:
-                            os.killpg(self.daemon.pid, signal.SIGKILL)
-                            self.daemon.wait(timeout=10)
+                    died_early = processes.terminate(self.daemon, grace=15)
             finally:
                 if self._log_handle is not None:
                     self._log_handle.close()

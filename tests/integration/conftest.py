@@ -231,8 +231,13 @@ def tailscale_node() -> Iterator[TailscaleNodeFactory]:
 
 
 @pytest.fixture(scope="module")
-def module_tailscale_node() -> Iterator[TailscaleNodeFactory]:
-    """Factory of tailscaled nodes that live for the whole test module (share them with care)."""
+def module_tailscale_node(headscale: HeadscaleServer) -> Iterator[TailscaleNodeFactory]:
+    """Factory of tailscaled nodes that live as long as the module's ``headscale`` (share them with care).
+
+    Depending on ``headscale`` makes pytest stop these nodes before that server, also when the
+    version parameter changes in the middle of a module: a node left without its control server
+    and DERP starts captive-portal probes of tailscale.com names, which the DNS record catches.
+    """
     factory = TailscaleNodeFactory()
     try:
         yield factory

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the real programs the tests run, from the pinned Go modules in testbed/go/.
 #
-#   testbed/build-binaries.sh                  # the default set (what `make test` needs)
+#   testbed/build-binaries.sh                  # the default set (what `make test` needs; testbed/versions.env)
 #   TESTBED_MATRIX=full testbed/build-binaries.sh   # every supported version, plus arm64
 #   testbed/build-binaries.sh headscale-0.27.1 tailscale-1.80.3:arm64   # explicit targets
 #
@@ -16,11 +16,31 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 gomods="$root/testbed/go"
 cache="${TESTBED_CACHE:-$root/.testbed}"
 
-# Caddy (the caddy role's native mode and the Caddy image) and Pebble (the ACME CA of the
-# TLS tests) are part of the default set: the server scenarios need them.
-default_targets=(headscale-0.29.3 headscale-0.26.1 tailscale-1.102.3 caddy-2.11.9 pebble-2.9.0)
-full_targets=(headscale-0.26.1 headscale-0.27.1 headscale-0.28.0 headscale-0.29.3
-  tailscale-1.102.3 tailscale-1.80.3 tailscale-1.102.3:arm64 caddy-2.11.9 pebble-2.9.0)
+# The versions come from testbed/versions.env (also read by build-images.sh and the
+# integration harness). The default set is what `make test` runs: the integration matrix,
+# the headscale versions between its ends (molecule/upgrade steps through them), Caddy (the
+# caddy role's native mode and the Caddy image) and Pebble (the ACME CA of the TLS tests).
+# shellcheck source-path=SCRIPTDIR source=versions.env
+source "$root/testbed/versions.env"
+# targets_of PROGRAM SUFFIX "VERSION VERSION...": one target a line.
+targets_of() {
+  local v versions
+  read -ra versions <<<"$3"
+  for v in "${versions[@]}"; do printf '%s\n' "$1-$v$2"; done
+}
+mapfile -t default_targets < <(
+  targets_of headscale "" "$HEADSCALE_DEFAULT $HEADSCALE_UPGRADE"
+  targets_of tailscale "" "$TAILSCALE_DEFAULT"
+  targets_of caddy "" "$CADDY_VERSION"
+  targets_of pebble "" "$PEBBLE_VERSION"
+)
+mapfile -t full_targets < <(
+  targets_of headscale "" "$HEADSCALE_FULL"
+  targets_of tailscale "" "$TAILSCALE_FULL"
+  targets_of tailscale :arm64 "$TAILSCALE_FULL_ARM64"
+  targets_of caddy "" "$CADDY_VERSION"
+  targets_of pebble "" "$PEBBLE_VERSION"
+)
 
 # Go packages (relative to the module) and how each program reports its version.
 commands_of() {

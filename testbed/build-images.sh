@@ -9,7 +9,8 @@
 #
 # Images (all labelled org.selfhosted.testbed.recipe=<hash of their recipe>):
 #   selfhosted-testbed/debian:12, :13, :12-arm64   systemd as PID 1 (CMD /lib/systemd/systemd)
-#   selfhosted-testbed/headscale:<ver>             from .testbed/bin/headscale-<ver>-amd64/
+#   selfhosted-testbed/headscale:<ver>             from .testbed/bin/headscale-<ver>-amd64/ (versions:
+#                                                  testbed/versions.env, as build-binaries.sh)
 #   selfhosted-testbed/caddy:2.11.9                from .testbed/bin/caddy-2.11.9-amd64/
 #   selfhosted-testbed/pebble:2.9.0                from .testbed/bin/pebble-2.9.0-amd64/ (the lab's ACME CA)
 # Caches (git-ignored): .testbed/images/rootfs-*.tar (debootstrap results, reused when only
@@ -321,21 +322,34 @@ build_service() {
   log "$image built ($hash), saved as ${tarball#"$root"/}"
 }
 
-# Service images for every finished binary (a finished build has its .stamp).
+# Service images of the matrix in testbed/versions.env (the versions build-binaries.sh
+# builds: default, or every version with TESTBED_MATRIX=full), and of any other finished
+# headscale binary (a finished build has its .stamp). A matrix binary that is missing is
+# an error: the tests that use its image would fail later, less clearly.
 build_services() {
-  local bin found=0
+  local bin version versions
+  # shellcheck source-path=SCRIPTDIR source=versions.env
+  source "$root/testbed/versions.env"
+  if [[ ${TESTBED_MATRIX:-default} == full ]]; then
+    read -ra versions <<<"$HEADSCALE_FULL"
+  else
+    read -ra versions <<<"$HEADSCALE_DEFAULT $HEADSCALE_UPGRADE"
+  fi
+  for version in "${versions[@]}"; do
+    bin="$bindir/headscale-$version-amd64/headscale"
+    [[ -x $bin && -f $(dirname "$bin")/.stamp ]] ||
+      die "headscale $version is not built (${bin#"$root"/}): run testbed/build-binaries.sh"
+  done
   for bin in "$bindir"/headscale-*-amd64/headscale; do
     [[ -x $bin && -f $(dirname "$bin")/.stamp ]] || continue
     build_service headscale "$bin"
-    found=1
   done
-  [[ $found == 1 ]] || log "no headscale binaries under ${bindir#"$root"/}; run testbed/build-binaries.sh"
-  bin="$bindir/caddy-2.11.9-amd64/caddy"
+  bin="$bindir/caddy-$CADDY_VERSION-amd64/caddy"
   if [[ -x $bin && -f $(dirname "$bin")/.stamp ]]; then build_service caddy "$bin"; fi
-  bin="$bindir/pebble-2.9.0-amd64/pebble"
+  bin="$bindir/pebble-$PEBBLE_VERSION-amd64/pebble"
   if [[ -x $bin && -f $(dirname "$bin")/.stamp ]]; then
     build_service pebble "$bin"
-    export_pebble_tls_ca "$repo/pebble:2.9.0" "$imgcache/pebble-2.9.0-tls-ca.pem"
+    export_pebble_tls_ca "$repo/pebble:$PEBBLE_VERSION" "$imgcache/pebble-$PEBBLE_VERSION-tls-ca.pem"
   fi
   "$root/testbed/standins/build-headplane-standin.sh" # Headplane STAND-IN images (not Headplane), FROM debian:13
 }

@@ -1,8 +1,11 @@
 """Which headscale and tailscale versions the integration tests run, and where the binaries are.
 
-The lists mirror testbed/build-binaries.sh: the default matrix is what `make setup` builds,
-`TESTBED_MATRIX=full` adds every other supported version. A missing binary is an error that
-names `make setup`, never a skip: a test dependency that is absent must not turn green.
+The lists come from testbed/versions.env, which testbed/build-binaries.sh and
+testbed/build-images.sh read too: the default matrix is what the integration tests run by
+default, `TESTBED_MATRIX=full` adds every other supported version. HEADSCALE_UPGRADE (the
+versions between the default ends) is built by `make setup` for molecule/upgrade but does not
+widen the integration matrix. A missing binary is an error that names `make setup`, never a
+skip: a test dependency that is absent must not turn green.
 """
 
 from __future__ import annotations
@@ -15,10 +18,35 @@ REPO = Path(__file__).resolve().parents[3]
 CACHE = Path(os.environ.get("TESTBED_CACHE") or REPO / ".testbed")
 ARCH = "amd64"
 
-HEADSCALE_DEFAULT = ("0.26.1", "0.29.3")
-HEADSCALE_FULL = ("0.26.1", "0.27.1", "0.28.0", "0.29.3")
-TAILSCALE_DEFAULT = ("1.102.3",)
-TAILSCALE_FULL = ("1.102.3", "1.80.3")
+VERSIONS_FILE = REPO / "testbed" / "versions.env"
+
+_ASSIGNMENT_RE = re.compile(r'^([A-Z0-9_]+)="([0-9A-Za-z.:_ -]*)"\s*(?:#.*)?$')
+
+
+def read_versions_file(path: Path = VERSIONS_FILE) -> dict[str, tuple[str, ...]]:
+    """The assignments of testbed/versions.env, each value split on white space.
+
+    The file is shell syntax restricted to KEY="v1 v2" lines and comments; anything else
+    is an error, so the shell scripts and this parser cannot read it differently.
+    """
+    values: dict[str, tuple[str, ...]] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        match = _ASSIGNMENT_RE.match(stripped)
+        if not match:
+            raise ValueError(f'{path}:{number}: expected KEY="versions" or a comment, got {line!r}')
+        values[match.group(1)] = tuple(match.group(2).split())
+    return values
+
+
+_VERSIONS = read_versions_file()
+HEADSCALE_DEFAULT = _VERSIONS["HEADSCALE_DEFAULT"]
+HEADSCALE_UPGRADE = _VERSIONS["HEADSCALE_UPGRADE"]
+HEADSCALE_FULL = _VERSIONS["HEADSCALE_FULL"]
+TAILSCALE_DEFAULT = _VERSIONS["TAILSCALE_DEFAULT"]
+TAILSCALE_FULL = _VERSIONS["TAILSCALE_FULL"]
 
 
 class MissingBinary(RuntimeError):

@@ -325,7 +325,7 @@ build_service() {
 # Service images of the matrix in testbed/versions.env (the versions build-binaries.sh
 # builds: default, or every version with TESTBED_MATRIX=full), and of any other finished
 # headscale binary (a finished build has its .stamp). A matrix binary that is missing is
-# an error: the tests that use its image would fail later, less clearly.
+# named (a test that needs its image fails on the missing image).
 build_services() {
   local bin version versions
   # shellcheck source-path=SCRIPTDIR source=versions.env
@@ -338,7 +338,7 @@ build_services() {
   for version in "${versions[@]}"; do
     bin="$bindir/headscale-$version-amd64/headscale"
     [[ -x $bin && -f $(dirname "$bin")/.stamp ]] ||
-      die "headscale $version is not built (${bin#"$root"/}): run testbed/build-binaries.sh"
+      log "warning: headscale $version is not built (${bin#"$root"/}), no image: run testbed/build-binaries.sh"
   done
   for bin in "$bindir"/headscale-*-amd64/headscale; do
     [[ -x $bin && -f $(dirname "$bin")/.stamp ]] || continue

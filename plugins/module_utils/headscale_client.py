@@ -3,9 +3,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The one headscale client every module uses.
 
-Picks a transport (CLI or REST API), detects the server version once, and returns normalised objects
-(see ``normalize``) so that modules never branch on transport or version. Lists are cached for the
-run; writes update or drop the cache. Interface documented in docs/dev/client.md.
+Picks a connection (CLI or REST API), detects the server version once, makes the transport for that
+version (``transports/base.py``) and returns normalised objects (see ``normalize``), so that modules never
+branch on transport or version. Lists are cached for the run; writes update or drop the cache. Input is
+validated by the modules before it gets here (``module_base``). Interface documented in docs/dev/client.md.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import datetime
 from ansible.module_utils.basic import env_fallback
 from ansible_collections.selfhosted.headscale.plugins.module_utils import normalize, validation
 from ansible_collections.selfhosted.headscale.plugins.module_utils.errors import HeadscaleError
-from ansible_collections.selfhosted.headscale.plugins.module_utils.transports.api import ApiTransport
+from ansible_collections.selfhosted.headscale.plugins.module_utils.transports.api import ApiConnection
 from ansible_collections.selfhosted.headscale.plugins.module_utils.transports.cli import (
-    CliTransport,
+    CliConnection,
     module_runner,
 )
 from ansible_collections.selfhosted.headscale.plugins.module_utils.versions import (
@@ -51,10 +52,11 @@ def is_expired(obj, moment):
 
 
 class HeadscaleClient:
-    def __init__(self, transport, version=None):
-        self.transport = transport
+    def __init__(self, connection, version=None):
+        self.connection = connection
         self._version_override = version
         self._features = None
+        self._transport = None
         self._cache = {}
         # Full pre-auth key secrets the server listed (<= 0.27 and legacy keys), by key ID; never returned
         # by list methods, only through ``preauthkey_secret``.
@@ -70,12 +72,12 @@ class HeadscaleClient:
         if transport_name == "api":
             if not params.get("api_url"):
                 raise HeadscaleError("api_url is required when transport=api (e.g. https://headscale.example.com).")
-            transport = ApiTransport(url, params.get("api_key"),
-                                     validate_certs=params.get("validate_certs", True),
-                                     timeout=params.get("timeout") or 30)
+            connection = ApiConnection(url, params.get("api_key"),
+                                       validate_certs=params.get("validate_certs", True),
+                                       timeout=params.get("timeout") or 30)
         else:
-            transport = CliTransport(params.get("headscale_command"), params.get("config_path"), runner=runner)
-        return cls(transport, version=params.get("headscale_version"))
+            connection = CliConnection(params.get("headscale_command"), params.get("config_path"), runner=runner)
+        return cls(connection, version=params.get("headscale_version"))
 
     @classmethod
     def from_module(cls, module):
@@ -89,8 +91,8 @@ class HeadscaleClient:
             if self._version_override:
                 text, source = self._version_override, "from the headscale_version option"
             else:
-                text = self.transport.version()
-                source = "via %s" % self.transport.where()
+                text = self.connection.version()
+                source = "via %s" % self.connection.where()
             version = parse_version(text)
             if version is None:
                 raise HeadscaleError(
@@ -98,17 +100,23 @@ class HeadscaleClient:
                     "(e.g. '0.26.1') to state it explicitly." % (source, text)
                 )
             self._features = check_supported(version, source)
-            self.transport.features = self._features
+            self._transport = self.connection.transport(self._features)
         return self._features
+
+    @property
+    def transport(self):
+        """The transport for the detected version (detects it on first use)."""
+        self.features  # noqa: B018 - the transport is made with the detected features
+        return self._transport
+
+    def own_api_key(self):
+        """The API key this run authenticates with (``None`` over the CLI)."""
+        return self.connection.api_key
 
     @property
     def version(self):
         """``'0.29.3'``."""
         return format_version(self.features.version)
-
-    def _call(self, method, *args):
-        self.features  # noqa: B018 - detect the version before the first call
-        return getattr(self.transport, method)(*args)
 
     def _drop(self, kind):
         """Forget every cached list of ``kind`` (``users``, ``users:<name>``, ``preauthkeys:<id>``, …)."""
@@ -122,7 +130,8 @@ class HeadscaleClient:
 
     # -- users ------------------------------------------------------------------------------------
     def list_users(self):
-        return self._cached("users", lambda: [normalize.user(u) for u in normalize.as_list(self._call("list_users"))])
+        return self._cached("users", lambda: [
+            normalize.user(u) for u in normalize.as_list(self.transport.list_users())])
 
     def find_user(self, name):
         """The local user called ``name`` (falls back to a unique OIDC user of that name), or ``None``.
@@ -133,7 +142,7 @@ class HeadscaleClient:
             candidates = self._cache["users"]
         else:
             candidates = self._cached("users:%s" % name, lambda: [
-                normalize.user(u) for u in normalize.as_list(self._call("list_users", name))])
+                normalize.user(u) for u in normalize.as_list(self.transport.list_users(name))])
         matches = [u for u in candidates if u["name"] == name]
         local = [u for u in matches if not u["provider"]]
         if len(local) == 1:
@@ -146,6 +155,13 @@ class HeadscaleClient:
                 % (name, len(matches)))
         return None
 
+    def find_users(self, *names):
+        """``find_user`` for each name (``None`` names stay ``None``); two or more names read the whole
+        user list once instead of one filtered call per name."""
+        if len([name for name in names if name is not None]) > 1:
+            self.list_users()
+        return [self.find_user(name) if name is not None else None for name in names]
+
     def require_user(self, name):
         found = self.find_user(name)
         if found is None:
@@ -153,21 +169,21 @@ class HeadscaleClient:
         return found
 
     def create_user(self, name, display_name=None, email=None, picture_url=None):
-        created = normalize.user(self._call("create_user", name, display_name, email, picture_url))
+        created = normalize.user(self.transport.create_user(name, display_name, email, picture_url))
         if "users" in self._cache:
             self._cache["users"].append(created)
         self._cache["users:%s" % name] = [created]
         return created
 
     def rename_user(self, user_id, new_name):
-        renamed = normalize.user(self._call("rename_user", user_id, new_name))
+        renamed = normalize.user(self.transport.rename_user(user_id, new_name))
         self._drop("users")
         self._cache.pop("nodes", None)
         self._drop("preauthkeys")
         return renamed
 
     def delete_user(self, user_id):
-        self._call("delete_user", user_id)
+        self.transport.delete_user(user_id)
         self._drop("users")
         self._drop("preauthkeys")
 
@@ -187,7 +203,7 @@ class HeadscaleClient:
         """
         if self.features.preauthkey_by_id:  # 0.28 #2992
             keys = self._cached("preauthkeys", lambda: [
-                self._remember(k) for k in normalize.as_list(self._call("list_preauthkeys", None))])
+                self._remember(k) for k in normalize.as_list(self.transport.list_preauthkeys(None))])
             if user is None:
                 return keys
             return [k for k in keys if k["user"] == user]
@@ -195,7 +211,7 @@ class HeadscaleClient:
         result = []
         for owner in users:
             result.extend(self._cached("preauthkeys:%s" % owner["id"], lambda owner=owner: [
-                self._remember(k) for k in normalize.as_list(self._call("list_preauthkeys", owner["id"]))]))
+                self._remember(k) for k in normalize.as_list(self.transport.list_preauthkeys(owner["id"]))]))
         return result
 
     def preauthkey_secret(self, key_id):
@@ -205,19 +221,13 @@ class HeadscaleClient:
     def create_preauthkey(self, user=None, reusable=False, ephemeral=False, expiration="1h", tags=None):
         """Create a key for ``user`` (name) and/or ``tags``; the result is the only place with its secret.
 
-        ``expiration`` is a duration (``30m``, ``24h``, ``90d``, ``1y``).
+        ``expiration`` is a validated duration (``30m``, ``24h``, ``90d``, ``1y``); ``tags`` validated
+        ``tag:`` names. A key without user (tags only) needs 0.28, which the module gates.
         """
-        seconds = validation.expiration(expiration)
-        tags = validation.tags(tags)
         owner_id = self.require_user(user)["id"] if user is not None else None
-        if owner_id is None and not self.features.tags_as_identity:
-            raise HeadscaleError(
-                "a pre-auth key needs a user on headscale %s (tag-only keys need 0.28 or later)." % self.version)
-        if owner_id is None and not tags:
-            raise HeadscaleError("a pre-auth key needs a user, tags, or both.")
-        self.features  # noqa: B018 - detect the version before the first call
         raw = self.transport.create_preauthkey(owner_id, reusable=reusable, ephemeral=ephemeral,
-                                               expiration=expiration, seconds=seconds, tags=tags)
+                                               expiration=expiration, seconds=validation.expiration(expiration),
+                                               tags=list(tags or []))
         self._drop_preauthkeys()
         return normalize.preauthkey(raw, reveal=True)
 
@@ -228,13 +238,12 @@ class HeadscaleClient:
             secret = self.preauthkey_secret(key["id"])
             if secret is None:
                 raise HeadscaleError("pre-auth key %s cannot be expired: its secret is not known." % key["id"])
-        self._call("expire_preauthkey", key["id"], key["user_id"], secret)
+        self.transport.expire_preauthkey(key["id"], key["user_id"], secret)
         self._drop_preauthkeys()
 
     def delete_preauthkey(self, key):
-        if not self.features.preauthkey_by_id:  # 0.28 #2992 added DeletePreAuthKey
-            raise HeadscaleError("deleting pre-auth keys needs headscale 0.28 or later (this is %s)." % self.version)
-        self._call("delete_preauthkey", key["id"])
+        """Delete a listed key (0.28+, gated by the module)."""
+        self.transport.delete_preauthkey(key["id"])
         self._drop_preauthkeys()
 
     def _drop_preauthkeys(self):
@@ -243,29 +252,28 @@ class HeadscaleClient:
     # -- API keys ---------------------------------------------------------------------------------
     def list_apikeys(self):
         return self._cached("apikeys", lambda: [
-            normalize.apikey(k) for k in normalize.as_list(self._call("list_apikeys"))])
+            normalize.apikey(k) for k in normalize.as_list(self.transport.list_apikeys())])
 
     def create_apikey(self, expiration="90d"):
         """Create an API key; returns ``(secret, key object)`` (the object is read back from the list)."""
-        seconds = validation.expiration(expiration)
-        secret = self._call("create_apikey", expiration, seconds)
+        secret = self.transport.create_apikey(expiration, validation.expiration(expiration))
         self._cache.pop("apikeys", None)
         prefix = normalize.apikey_prefix(secret)
         created = [k for k in self.list_apikeys() if k["prefix"] == prefix]
         return secret, (created[0] if created else None)
 
     def expire_apikey(self, key):
-        self._call("expire_apikey", key["id"], key["prefix"])
+        self.transport.expire_apikey(key["id"], key["prefix"])
         self._cache.pop("apikeys", None)
 
     def delete_apikey(self, key):
-        self._call("delete_apikey", key["id"], key["prefix"])
+        self.transport.delete_apikey(key["id"], key["prefix"])
         self._cache.pop("apikeys", None)
 
     # -- nodes ------------------------------------------------------------------------------------
     def list_nodes(self, user=None):
         nodes = self._cached("nodes", lambda: [
-            normalize.node(n) for n in normalize.as_list(self._call("list_nodes"))])
+            normalize.node(n) for n in normalize.as_list(self.transport.list_nodes())])
         if user is None:
             return nodes
         return [n for n in nodes if n["user"] == user]
@@ -281,22 +289,16 @@ class HeadscaleClient:
         return normalize.node(raw) if raw else None
 
     def delete_node(self, node_id):
-        self._call("delete_node", node_id)
+        self.transport.delete_node(node_id)
         self._cache.pop("nodes", None)
 
     def rename_node(self, node_id, new_name):
-        return self._node_changed(self._call("rename_node", node_id, validation.nodename(new_name)))
+        return self._node_changed(self.transport.rename_node(node_id, new_name))
 
     def expire_node(self, node_id, expiry=None, disable=False):
-        """Expire now (default), at ``expiry`` (an aware datetime; 0.27+), or never (``disable``; 0.29+)."""
-        if expiry is not None and not self.features.node_expire_at:  # 0.27 #2828
-            raise HeadscaleError(
-                "setting a node expiry time needs headscale 0.27 or later (this is %s); "
-                "only expiring it now is possible." % self.version)
-        if disable and not self.features.node_expiry_disable:  # 0.29 `nodes expire --disable`
-            raise HeadscaleError(
-                "disabling a node's expiry needs headscale 0.29 or later (this is %s)." % self.version)
-        return self._node_changed(self._call("expire_node", node_id, expiry, disable))
+        """Expire now (default), at ``expiry`` (an aware datetime; 0.27+), or never (``disable``; 0.29+);
+        the module gates both on the version."""
+        return self._node_changed(self.transport.expire_node(node_id, expiry, disable))
 
     def register_node(self, user, registration_id):
         """Register a node waiting in the interactive (web/OIDC) login flow for ``user`` (a name).
@@ -305,29 +307,27 @@ class HeadscaleClient:
         24 characters on 0.25-0.28, ``hskey-authreq-`` + 24 characters on 0.29.
         """
         owner = self.require_user(user)
-        raw = self._call("register_node", owner["name"], registration_id)
+        raw = self.transport.register_node(owner["name"], registration_id)
         self._cache.pop("nodes", None)
         return normalize.node(raw) if raw else None
 
     def set_node_tags(self, node_id, tags):
-        return self._node_changed(self._call("set_node_tags", node_id, validation.tags(tags)))
+        return self._node_changed(self.transport.set_node_tags(node_id, tags))
 
     def approve_routes(self, node_id, routes):
-        """Replace the node's approved routes with ``routes`` (validated, canonical CIDRs)."""
-        return self._node_changed(self._call("approve_routes", node_id, validation.cidrs(routes)))
+        """Replace the node's approved routes with ``routes`` (validated canonical CIDRs, sorted)."""
+        return self._node_changed(self.transport.approve_routes(node_id, routes))
 
     # -- policy -----------------------------------------------------------------------------------
     def get_policy(self):
         """The stored policy text (verbatim, as set), or ``None`` when none was ever stored."""
-        return self._cached("policy", lambda: self._call("get_policy"))
+        return self._cached("policy", self.transport.get_policy)
 
     def set_policy(self, text):
-        self._call("set_policy", text)
+        self.transport.set_policy(text)
         self._cache["policy"] = text
 
     def check_policy(self, text):
         """``True`` when headscale accepted the policy, ``None`` when this transport/version cannot check;
         raises ``HeadscaleError`` with headscale's message when it is invalid."""
-        if not self.features.policy_check:  # 0.26 #2553
-            return None
-        return self._call("check_policy", text)
+        return self.transport.check_policy(text)

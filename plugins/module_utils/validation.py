@@ -10,7 +10,10 @@ import ipaddress
 import re
 
 from ansible.module_utils.six.moves.urllib.parse import urlsplit
-from ansible_collections.selfhosted.headscale.plugins.module_utils.normalize import routes
+from ansible_collections.selfhosted.headscale.plugins.module_utils.normalize import parse_time, routes
+
+# headscale approves and serves the two exit routes together (hscontrol/grpcv1.go SetApprovedRoutes).
+EXIT_ROUTES = ("0.0.0.0/0", "::/0")
 
 
 class ValidationError(ValueError):
@@ -164,3 +167,60 @@ def api_url(value, field="api_url"):
     if port == 0:
         raise ValidationError("%s %r has port 0; %s." % (field, value, example))
     return text.rstrip("/")
+
+
+def subnet_routes(values, field="routes"):
+    """Validated canonical CIDRs, sorted; exit routes are refused here (they belong to ``exit_node``)."""
+    checked = cidrs(values, field=field)
+    exits = [route for route in checked if route in EXIT_ROUTES]
+    if exits:
+        raise ValidationError(
+            "%s item %r is an exit route; set exit_node: true instead (headscale approves 0.0.0.0/0 and ::/0 "
+            "together)." % (field, exits[0]))
+    return checked
+
+
+def node_ref(value, field="node"):
+    """A node ID, given name or host name (looked up later by ``nodes.find_node``)."""
+    if value is None or str(value).strip() == "":
+        raise ValidationError("%s must be a node ID, given name or host name, not empty." % field)
+    return value
+
+
+def expiry(value, field="expiry"):
+    """``now`` | ``never`` | an RFC 3339 time -> ``("now", None)``, ``("never", None)`` or ``("at", datetime)``."""
+    text = str(value).strip() if value is not None else ""
+    if text.lower() in ("now", "never"):
+        return text.lower(), None
+    try:
+        stamp = parse_time(text) if text else None
+    except ValueError:
+        stamp = None
+    if stamp is None:
+        raise ValidationError(
+            "%s %r is not valid: use 'now', 'never' or an RFC 3339 time such as '2030-01-31T12:00:00Z'."
+            % (field, value))
+    return "at", stamp
+
+
+def registration_id_error(value, auth_register):
+    """A sentence naming what is wrong with a registration ID, or ``None``.
+
+    0.25-0.28 use 24-character registration IDs; 0.29 auth IDs are ``hskey-authreq-`` + 24 characters
+    (hscontrol/types/common.go). People often pass a pre-auth key instead (#2988).
+    """
+    text = str(value or "")
+    expected = ("'hskey-authreq-' followed by 24 characters" if auth_register else "24 characters")
+    legacy_key = len(text) == 48 and all(c in "0123456789abcdef" for c in text)  # <= 0.27 pre-auth keys
+    if text.startswith(("hskey-auth-", "hskey-api-")) or legacy_key:
+        return ("registration_id looks like a pre-auth or API key; it must be the ID at the end of the "
+                "/register/<id> URL the client shows (%s)." % expected)
+    if auth_register:
+        ok = text.startswith("hskey-authreq-") and len(text) == 38
+    else:
+        ok = len(text) == 24 and not text.startswith("hskey-")
+    if not ok:
+        return ("registration_id is not a registration ID of this headscale version (it has %d characters): "
+                "expected %s, the last path segment of the /register/<id> URL the client shows."
+                % (len(text), expected))
+    return None

@@ -18,24 +18,13 @@ MIN_SUPPORTED = (0, 26, 0)
 MAX_EXCLUSIVE = (0, 31, 0)
 SUPPORTED_TEXT = "0.26.1 to 0.29.x (0.30 development builds on a best-effort basis)"
 
-# name -> (first version with the behaviour, upstream change)
+# name -> first version with the behaviour (the upstream change in the comment above it). Only differences
+# something reads: a gate that is true at the oldest supported version (0.26.1) is no difference.
 GATES = {
-    # 0.26 #2542: pre-auth key CLI/API take a user ID (not a name) and return the full user object.
-    "preauthkey_user_id": (0, 26, 0),
-    # 0.26 #2422: routes live on the node (available/approved/subnet routes, `nodes approve-routes`).
-    "node_routes": (0, 26, 0),
-    # 0.26 #2553: `headscale policy check -f FILE` exists (offline parse only before 0.29).
-    "policy_check": (0, 26, 0),
     # 0.27 #2828: `nodes expire --expiry RFC3339`.
     "node_expire_at": (0, 27, 0),
-    # 0.27 #2656: the CLI runs without a config file; version has its own -o flag.
-    "config_optional": (0, 27, 0),
-    # 0.27: `GET /api/v1/health` exists (used to probe versions over the API).
-    "api_health": (0, 27, 0),
     # 0.28 #2992: pre-auth keys are expired/deleted by ID and listed without --user.
     "preauthkey_by_id": (0, 28, 0),
-    # 0.28 hashed keys: pre-auth and API key secrets are bcrypt-hashed and shown only by `create`.
-    "hashed_keys": (0, 28, 0),
     # 0.28 tags as identity: one `tags` field replaces forced/valid/invalid tags; tag-only pre-auth keys.
     "tags_as_identity": (0, 28, 0),
     # 0.28 #3016: `apikeys expire|delete --id`.
@@ -46,10 +35,6 @@ GATES = {
     "node_expiry_disable": (0, 29, 0),
     # 0.29: `policy check` validates on the server (CheckPolicy RPC, `POST /api/v1/policy/check`).
     "policy_check_server": (0, 29, 0),
-    # 0.29 #3089: tagged nodes have no user and do not block `users destroy`.
-    "tagged_nodes_userless": (0, 29, 0),
-    # 0.30-dev: CLI output uses the REST shape (camelCase, string IDs, RFC3339) and RFC 7807 errors.
-    "cli_rest_shape": (0, 30, 0),
 }
 
 _VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+~].*)?$")
@@ -70,7 +55,7 @@ def format_version(version):
 
 
 class Features:
-    """Feature flags of one headscale version: ``Features((0, 28, 0)).hashed_keys`` is True."""
+    """Feature flags of one headscale version: ``Features((0, 28, 0)).tags_as_identity`` is True."""
 
     def __init__(self, version):
         self.version = tuple(version)
@@ -79,6 +64,14 @@ class Features:
 
     def __repr__(self):
         return "Features(%s)" % format_version(self.version)
+
+
+def needs_message(what, feature, version, hint=None):
+    """The one sentence for an option the server is too old for, e.g.
+    ``expiry: never needs headscale 0.29 or later (this is 0.26.1); use expiry: now.``"""
+    first = GATES[feature]
+    return "%s needs headscale %d.%d or later (this is %s)%s." % (
+        what, first[0], first[1], format_version(version), "; " + hint if hint else "")
 
 
 def check_supported(version, source):

@@ -170,12 +170,12 @@ def create(module, client, result):
 
 
 def retire(module, client, keys, action):
-    """Expire or delete ``keys`` (the key this run authenticates with goes last)."""
+    """``action`` (the client's expire or delete) on ``keys``; the key this run authenticates with goes last."""
     if module.check_mode:
         return
-    own = apikey_prefix(module.params["api_key"]) if client.transport.name == "api" else None
+    own = apikey_prefix(client.own_api_key())
     for key in sorted(keys, key=lambda item: item["prefix"] == own):
-        getattr(client, action)(key)
+        action(key)
 
 
 def state_selected(module, client, result, moment):
@@ -196,14 +196,13 @@ def state_selected(module, client, result, moment):
         return [view(key, moment)], [view(key, moment)]
     result["changed"] = True
     result["apikeys"] = [key]
-    retire(module, client, [key], "delete_apikey" if state == "absent" else "expire_apikey")
+    retire(module, client, [key], client.delete_apikey if state == "absent" else client.expire_apikey)
     return [view(key, moment)], ([] if state == "absent" else [dict(view(key, moment), expired=True)])
 
 
 def state_rotated(module, client, result, moment):
     params = module.params
-    cutoff = moment - datetime.timedelta(seconds=validation.expiration(params["rotate_older_than"],
-                                                                       field="rotate_older_than"))
+    cutoff = moment - datetime.timedelta(seconds=validation.expiration(params["rotate_older_than"]))
     valid = [key for key in client.list_apikeys() if not is_expired(key, moment)]
     old = [key for key in valid if key["created_at"] is None or key["created_at"] <= cutoff]
     before = [view(key, moment) for key in valid]
@@ -213,18 +212,22 @@ def state_rotated(module, client, result, moment):
     if old:
         result["changed"] = True
         result["apikeys"] = old
-        retire(module, client, old, "expire_apikey")
+        retire(module, client, old, client.expire_apikey)
         after.extend(dict(view(key, moment), expired=True) for key in old)
     return before, after
 
 
-def handle(module, client):
-    params = module.params
+def check(params, client):
     validation.expiration(params["expiration"], field="expiration")
     if params["state"] == "rotated":
         validation.expiration(params["rotate_older_than"], field="rotate_older_than")
     elif params["state"] in ("expired", "absent") and params["id"] is None and not params["prefix"]:
-        raise HeadscaleError("state=%s needs prefix or id to select the API key." % params["state"])
+        # Not required_if: an empty prefix must not count as given (it would select any key).
+        raise validation.ValidationError("state=%s needs prefix or id to select the API key." % params["state"])
+
+
+def handle(module, client):
+    params = module.params
     moment = now()
     result = {"changed": False, "key": None, "apikey": None, "apikeys": []}
     if params["state"] == "rotated":
@@ -246,7 +249,7 @@ def main():
         "id": {"type": "int"},
         "rotate_older_than": {"type": "str"},
     }
-    run_module(argument_spec, handle, required_if=[("state", "rotated", ("rotate_older_than",))],
+    run_module(argument_spec, handle, check=check, required_if=[("state", "rotated", ("rotate_older_than",))],
                mutually_exclusive=[("prefix", "id")])
 
 

@@ -162,11 +162,15 @@ from ansible_collections.selfhosted.headscale.plugins.module_utils.module_base i
 CHOICES = ["version", "users", "nodes", "preauthkeys", "apikeys"]
 
 
+def check(params, client):
+    if params["user"] is not None:
+        validation.required(params["user"], "user")
+
+
 def handle(module, client):
     params = module.params
     user = params["user"]
     if user is not None:
-        validation.required(user, "user")
         client.require_user(user)
     gather = params["gather"]
     if gather is None:
@@ -192,7 +196,7 @@ def main():
         "gather": {"type": "list", "elements": "str", "choices": CHOICES},
         "user": {"type": "str"},
     }
-    run_module(argument_spec, handle)
+    run_module(argument_spec, handle, check=check)
 
 
 if __name__ == "__main__":

@@ -200,7 +200,7 @@ import datetime
 from ansible_collections.selfhosted.headscale.plugins.module_utils import hujson, validation
 from ansible_collections.selfhosted.headscale.plugins.module_utils import nodes as node_utils
 from ansible_collections.selfhosted.headscale.plugins.module_utils.errors import HeadscaleError
-from ansible_collections.selfhosted.headscale.plugins.module_utils.module_base import diff_result, run_module
+from ansible_collections.selfhosted.headscale.plugins.module_utils.module_base import Gate, diff_result, run_module
 from ansible_collections.selfhosted.headscale.plugins.module_utils.normalize import UTC
 
 
@@ -212,30 +212,34 @@ def view(node):
             "tags": node["forced_tags"], "expiry": node["expiry"]}
 
 
-class Plan:
-    """Validated input: everything is checked before the first write."""
+def check(params, client):
+    validation.node_ref(params["node"])
+    checked = {
+        "given_name": (validation.nodename(params["given_name"], field="given_name")
+                       if params["given_name"] is not None else None),
+        "tags": validation.tags(params["tags"], field="tags") if params["tags"] is not None else None,
+        "expiry": validation.expiry(params["expiry"]) if params["expiry"] is not None else None,
+    }
+    if params["registration_id"] is not None:
+        if params["state"] != "present":
+            raise validation.ValidationError("registration_id needs state: present.")
+        if not params["user"]:  # not required_by: an empty user counts as none
+            raise validation.ValidationError("registration_id needs user: the user to register the node for.")
+        # The ID's format changed in 0.29 (#1850).
+        problem = validation.registration_id_error(params["registration_id"], client.features.auth_register)
+        if problem:
+            raise validation.ValidationError(problem)
+    return checked
 
-    def __init__(self, module, client):
-        params = module.params
-        self.given_name = (validation.nodename(params["given_name"], field="given_name")
-                           if params["given_name"] is not None else None)
-        self.tags = validation.tags(params["tags"], field="tags") if params["tags"] is not None else None
-        self.expiry = node_utils.parse_expiry(params["expiry"]) if params["expiry"] is not None else None
-        self.registration_id = params["registration_id"]
-        features = client.features
-        if self.expiry and self.expiry[0] == "at" and not features.node_expire_at:  # 0.27 #2828
-            raise HeadscaleError("expiry at a given time needs headscale 0.27 or later (this is %s); "
-                                 "use expiry: now." % client.version)
-        if self.expiry and self.expiry[0] == "never" and not features.node_expiry_disable:  # 0.29
-            raise HeadscaleError("expiry: never needs headscale 0.29 or later (this is %s)." % client.version)
-        if self.registration_id is not None:
-            if params["state"] != "present":
-                raise validation.ValidationError("registration_id needs state: present.")
-            if not params["user"]:
-                raise validation.ValidationError("registration_id needs user: the user to register the node for.")
-            problem = node_utils.registration_id_error(self.registration_id, features.auth_register)
-            if problem:
-                raise validation.ValidationError(problem)
+
+def expiry_is(kind):
+    return lambda params: params["expiry"] is not None and params["expiry"][0] == kind
+
+
+GATES = (
+    Gate("expiry at a given time", "node_expire_at", expiry_is("at"), hint="use expiry: now"),  # 0.27 #2828
+    Gate("expiry: never", "node_expiry_disable", expiry_is("never")),  # 0.29 `nodes expire --disable`
+)
 
 
 def policy_tag_owners(client):
@@ -256,22 +260,22 @@ def policy_tag_owners(client):
 
 
 def check_against(node, plan, all_nodes, client):
-    """Conflicts only the server state reveals, still before any write."""
-    if plan.given_name is not None and plan.given_name != node["given_name"]:
-        taken = [n for n in all_nodes if n["given_name"] == plan.given_name and n["id"] != node["id"]]
+    """Conflicts only the server state reveals, still before any write (``plan``: the checked params)."""
+    if plan["given_name"] is not None and plan["given_name"] != node["given_name"]:
+        taken = [n for n in all_nodes if n["given_name"] == plan["given_name"] and n["id"] != node["id"]]
         if taken:
             raise HeadscaleError("given_name %r is already used by node %s." % (
-                plan.given_name, node_utils.describe(taken[0])))
-    if (plan.tags is not None and not plan.tags and node["forced_tags"]
+                plan["given_name"], node_utils.describe(taken[0])))
+    if (plan["tags"] is not None and not plan["tags"] and node["forced_tags"]
             and client.features.tags_as_identity):  # 0.28: tagged nodes keep at least one tag
         raise HeadscaleError(
             "tags: [] would remove all tags of node %s, which headscale %s refuses (tagged nodes must keep "
             "at least one tag; re-authenticate the client to make it a user's node again)."
             % (node_utils.describe(node), client.version))
-    if plan.tags and plan.tags != node["forced_tags"] and client.features.tags_as_identity:
+    if plan["tags"] and plan["tags"] != node["forced_tags"] and client.features.tags_as_identity:
         # 0.28 tags as identity: only tags defined in tagOwners are accepted (SetNodeTags).
         owners = policy_tag_owners(client)
-        unknown = [tag for tag in plan.tags if owners is not None and tag not in owners]
+        unknown = [tag for tag in plan["tags"] if owners is not None and tag not in owners]
         if unknown:
             raise HeadscaleError(
                 "tags %s are not defined in the policy's tagOwners; headscale %s only accepts tags the policy "
@@ -283,17 +287,17 @@ def apply_present(module, client, node, plan):
     """Rename, tag, expire as needed; returns the node after (predicted in check mode)."""
     after = dict(node)
     check = module.check_mode
-    if plan.given_name is not None and plan.given_name != node["given_name"]:
-        after["given_name"] = plan.given_name
+    if plan["given_name"] is not None and plan["given_name"] != node["given_name"]:
+        after["given_name"] = plan["given_name"]
         if not check:
-            after = client.rename_node(node["id"], plan.given_name) or after
-    if plan.tags is not None and plan.tags != node["forced_tags"]:
-        after["forced_tags"] = list(plan.tags)
-        after["tags"] = sorted(set(after["tags"]) - set(node["forced_tags"]) | set(plan.tags))
+            after = client.rename_node(node["id"], plan["given_name"]) or after
+    if plan["tags"] is not None and plan["tags"] != node["forced_tags"]:
+        after["forced_tags"] = list(plan["tags"])
+        after["tags"] = sorted(set(after["tags"]) - set(node["forced_tags"]) | set(plan["tags"]))
         if not check:
-            after = client.set_node_tags(node["id"], plan.tags) or after
-    if plan.expiry is not None:
-        kind, at = plan.expiry
+            after = client.set_node_tags(node["id"], plan["tags"]) or after
+    if plan["expiry"] is not None:
+        kind, at = plan["expiry"]
         now = datetime.datetime.now(UTC)
         if node_utils.expiry_change(node["expiry"], kind, at, now):
             after["expiry"] = {"now": now, "never": None, "at": at}[kind]
@@ -307,14 +311,13 @@ def apply_present(module, client, node, plan):
 
 def handle(module, client):
     params = module.params
-    plan = Plan(module, client)
     all_nodes = client.list_nodes()
     candidates = all_nodes
-    if plan.registration_id is not None:
+    if params["registration_id"] is not None:
         # A node registered with tags (0.28+) belongs to no user any more: it still counts as registered.
         candidates = [n for n in all_nodes if n["user"] in (params["user"], None)]
     node = node_utils.find_node(candidates, params["node"],
-                                user=params["user"] if plan.registration_id is None else None)
+                                user=params["user"] if params["registration_id"] is None else None)
     result = {"registered": False}
 
     if params["state"] == "absent":
@@ -322,14 +325,14 @@ def handle(module, client):
         if node is not None and not module.check_mode:
             client.delete_node(node["id"])
     else:
-        if node is None and plan.registration_id is not None:
+        if node is None and params["registration_id"] is not None:
             result["registered"] = True
             if module.check_mode:
                 result.update(changed=True, node=None)
                 if module._diff:
                     result["diff"] = diff_result(None, {"name": params["node"], "user": params["user"]})
                 return result
-            registered = client.register_node(params["user"], plan.registration_id)
+            registered = client.register_node(params["user"], params["registration_id"])
             node = client.get_node(registered["id"]) if registered else None
             if node is None:
                 raise HeadscaleError("headscale registered the node but does not list it.")
@@ -344,8 +347,8 @@ def handle(module, client):
                 % (params["node"], " for user %r" % params["user"] if params["user"] else ""))
         else:
             before = node
-        check_against(node, plan, all_nodes, client)
-        after = apply_present(module, client, node, plan)
+        check_against(node, params, all_nodes, client)
+        after = apply_present(module, client, node, params)
 
     result["changed"] = result["registered"] or view(before) != view(after)
     result["node"] = after
@@ -365,7 +368,7 @@ def main():
         # no_log: people paste pre-auth keys here by mistake (#2988); never echo the value.
         "registration_id": {"type": "str", "aliases": ["auth_id"], "no_log": True},
     }
-    run_module(argument_spec, handle)
+    run_module(argument_spec, handle, check=check, gates=GATES)
 
 
 if __name__ == "__main__":

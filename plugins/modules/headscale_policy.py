@@ -225,13 +225,9 @@ def write_file(module, path, text):
             os.unlink(temp)
 
 
-def handle(module, client):
-    params = module.params
-    # 1. Everything that can be checked locally, before any read or write.
-    text, field = desired_text(module)
-    wanted = parse_policy(text, field)
+def check(params, client):
     file_mode = params["policy_mode"] == "file"
-    if file_mode and not params["path"]:
+    if file_mode and not params["path"]:  # not required_if: an empty path counts as none
         raise ValidationError("path is required with policy_mode: file (headscale's policy.path).")
     if not file_mode:
         file_only = [name for name in ("path", "reload_command", "mode", "owner", "group", "seuser", "serole",
@@ -240,7 +236,16 @@ def handle(module, client):
         if file_only:
             raise ValidationError("%s only appl%s to policy_mode: file." % (
                 ", ".join(file_only), "ies" if len(file_only) == 1 else "y"))
-    argv = reload_argv(params["reload_command"])
+    return {"reload_command": reload_argv(params["reload_command"])}
+
+
+def handle(module, client):
+    params = module.params
+    # 1. The wanted policy, read and parsed before any read or write on the server.
+    text, field = desired_text(module)
+    wanted = parse_policy(text, field)
+    file_mode = params["policy_mode"] == "file"
+    argv = params["reload_command"]
 
     # 2. The current policy.
     before_text = read_file(params["path"]) if file_mode else client.get_policy()
@@ -313,8 +318,8 @@ def main():
         "validate": {"type": "bool", "default": True},
         "backup": {"type": "bool", "default": False},
     }
-    run_module(argument_spec, handle, mutually_exclusive=[("policy", "src")], required_one_of=[("policy", "src")],
-               add_file_common_args=True)
+    run_module(argument_spec, handle, check=check, mutually_exclusive=[("policy", "src")],
+               required_one_of=[("policy", "src")], add_file_common_args=True)
 
 
 if __name__ == "__main__":

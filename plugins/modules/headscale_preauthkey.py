@@ -170,10 +170,10 @@ diff:
 """
 
 from ansible_collections.selfhosted.headscale.plugins.module_utils import validation
-from ansible_collections.selfhosted.headscale.plugins.module_utils.errors import HeadscaleError
 from ansible_collections.selfhosted.headscale.plugins.module_utils.headscale_client import is_expired, now
-from ansible_collections.selfhosted.headscale.plugins.module_utils.module_base import diff_result, run_module
+from ansible_collections.selfhosted.headscale.plugins.module_utils.module_base import Gate, diff_result, run_module
 from ansible_collections.selfhosted.headscale.plugins.module_utils.normalize import mask_preauthkey
+from ansible_collections.selfhosted.headscale.plugins.module_utils.validation import ValidationError
 
 
 def view(key, moment):
@@ -241,9 +241,6 @@ def ensure_present(module, client, owner, tags, moment):
 def ensure_gone(module, client, owner, tags, moment):
     params = module.params
     state = params["state"]
-    if state == "absent" and not client.features.preauthkey_by_id:  # 0.28 #2992 DeletePreAuthKey
-        raise HeadscaleError("state=absent (deleting pre-auth keys) needs headscale 0.28 or later; this is %s. "
-                             "Use state=expired." % client.version)
     keys = client.list_preauthkeys(user=owner["name"] if owner else None)
     picked = selected(keys, params, owner["id"] if owner else None, tags)
     if state == "expired":
@@ -264,23 +261,32 @@ def ensure_gone(module, client, owner, tags, moment):
     return result
 
 
-def handle(module, client):
-    params = module.params
-    # Validate all input before reading or writing anything.
+def check(params, client):
     tags = validation.tags(params["tags"], field="tags") if params["tags"] is not None else None
     validation.expiration(params["expiration"], field="expiration")
     if params["user"] is not None:
         validation.required(params["user"], "user")
     if params["state"] == "present":
         if params["id"] is not None:
-            raise HeadscaleError("id selects keys to expire or delete; it cannot be used with state=present.")
-        if params["user"] is None and not tags:
-            raise HeadscaleError("state=present needs user, tags, or both.")
-        if params["user"] is None and not client.features.tags_as_identity:  # 0.28 tags as identity
-            raise HeadscaleError("a pre-auth key without user needs headscale 0.28 or later; this is %s."
-                                 % client.version)
-    elif params["id"] is None and params["user"] is None and tags is None:
-        raise HeadscaleError("state=%s needs id, user or tags to select the keys." % params["state"])
+            raise ValidationError("id selects keys to expire or delete; it cannot be used with state=present.")
+        if params["user"] is None and not tags:  # not required_if: an empty tags list counts as none
+            raise ValidationError("state=present needs user, tags, or both.")
+    return {"tags": tags}
+
+
+GATES = (
+    # 0.28 #2992 DeletePreAuthKey
+    Gate("state=absent (deleting pre-auth keys)", "preauthkey_by_id", lambda params: params["state"] == "absent",
+         hint="use state=expired"),
+    # 0.28 tags as identity: tag-only keys
+    Gate("a pre-auth key without user", "tags_as_identity",
+         lambda params: params["state"] == "present" and params["user"] is None),
+)
+
+
+def handle(module, client):
+    params = module.params
+    tags = params["tags"]
     owner = client.require_user(params["user"]) if params["user"] is not None else None
     moment = now()
     if params["state"] == "present":
@@ -299,7 +305,9 @@ def main():
         "id": {"type": "int"},
         "force_create": {"type": "bool", "default": False},
     }
-    run_module(argument_spec, handle)
+    selectors = ("id", "user", "tags")
+    run_module(argument_spec, handle, check=check, gates=GATES,
+               required_if=[("state", "expired", selectors, True), ("state", "absent", selectors, True)])
 
 
 if __name__ == "__main__":

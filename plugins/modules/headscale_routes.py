@@ -164,6 +164,7 @@ diff:
 """
 
 from ansible_collections.selfhosted.headscale.plugins.module_utils import nodes as node_utils
+from ansible_collections.selfhosted.headscale.plugins.module_utils import normalize, validation
 from ansible_collections.selfhosted.headscale.plugins.module_utils.module_base import diff_result, run_module
 
 
@@ -171,16 +172,22 @@ def node_view(node):
     return {"id": node["id"], "name": node["name"], "given_name": node["given_name"], "user": node["user"]}
 
 
+def check(params, client):
+    validation.node_ref(params["node"])
+    routes = validation.subnet_routes(params["routes"]) if params["routes"] is not None else None
+    if params["mode"] == "equal" and routes == [] and not params["allow_empty"]:
+        # headscale's approve-routes replaces the whole list: an empty or forgotten list would wipe approvals.
+        raise validation.ValidationError(
+            "routes is empty with mode equal, which would remove every approved subnet route of the node; "
+            "set allow_empty: true to do that on purpose.")
+    return {"routes": routes}
+
+
 def handle(module, client):
     params = module.params
-    # Validate every input before the first read or write.
-    routes = node_utils.validate_subnet_routes(params["routes"])
-    # plan_routes validates the combination; run it once on nothing to fail early.
-    node_utils.plan_routes([], params["mode"], routes, params["exit_node"], params["allow_empty"])
-
     node = node_utils.require_node(client.list_nodes(), params["node"], user=params["user"])
-    before = node_utils.sort_routes(node["approved_routes"])
-    desired = node_utils.plan_routes(before, params["mode"], routes, params["exit_node"], params["allow_empty"])
+    before = node["approved_routes"]
+    desired = node_utils.plan_routes(before, params["mode"], params["routes"], params["exit_node"])
 
     missing = node_utils.unadvertised(desired, node["available_routes"])
     if missing:
@@ -195,7 +202,7 @@ def handle(module, client):
         if not module.check_mode:
             client.approve_routes(node["id"], desired)
             node = node_utils.require_node(client.list_nodes(), node["id"])
-            after = node_utils.sort_routes(node["approved_routes"])
+            after = node["approved_routes"]
             if after != desired:
                 module.warn(
                     "headscale approved %s for node %s instead of the requested %s (autoApprovers in the "
@@ -205,9 +212,9 @@ def handle(module, client):
         "changed": after != before,
         "node": node_view(node),
         "approved_routes": after,
-        "available_routes": node_utils.sort_routes(node["available_routes"]),
-        "added": node_utils.sort_routes(set(after) - set(before)),
-        "removed": node_utils.sort_routes(set(before) - set(after)),
+        "available_routes": node["available_routes"],
+        "added": normalize.routes(set(after) - set(before)),
+        "removed": normalize.routes(set(before) - set(after)),
         "exit_node": node_utils.has_exit(after),
     }
     if module._diff:
@@ -224,7 +231,7 @@ def main():
         "exit_node": {"type": "bool"},
         "allow_empty": {"type": "bool", "default": False},
     }
-    run_module(argument_spec, handle)
+    run_module(argument_spec, handle, check=check, required_one_of=[("routes", "exit_node")])
 
 
 if __name__ == "__main__":

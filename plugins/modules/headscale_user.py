@@ -176,10 +176,7 @@ def warn_create_only(module, user):
 
 def ensure_present(module, client):
     params = module.params
-    if params["rename_from"]:
-        client.list_users()  # two names to look up: one list call instead of two filtered ones
-    current = client.find_user(params["name"])
-    source = client.find_user(params["rename_from"]) if params["rename_from"] else None
+    current, source = client.find_users(params["name"], params["rename_from"] or None)
     if current is not None and source is not None and current["id"] != source["id"]:
         raise HeadscaleError(
             "cannot rename user %r to %r: both users exist." % (params["rename_from"], params["name"]))
@@ -218,14 +215,17 @@ def ensure_absent(module, client, result):
     return current, None
 
 
-def handle(module, client):
-    params = module.params
+def check(params, client):
     if params["state"] == "present":
         validation.username(params["name"], field="name")  # a name we may create: today's rules
     else:
         validation.required(params["name"], "name")  # existing users may predate them
     if params["rename_from"] is not None:
         validation.required(params["rename_from"], "rename_from")
+
+
+def handle(module, client):
+    params = module.params
     result = {}
     if params["state"] == "present":
         before, after = ensure_present(module, client)
@@ -248,7 +248,7 @@ def main():
         "rename_from": {"type": "str"},
         "delete_nodes": {"type": "bool", "default": False},
     }
-    run_module(argument_spec, handle)
+    run_module(argument_spec, handle, check=check)
 
 
 if __name__ == "__main__":

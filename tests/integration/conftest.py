@@ -112,6 +112,18 @@ class HeadscaleFactory:
         self.servers.append(server)
         return server.start()
 
+    def stop_all(self) -> None:
+        _stop(self.servers)
+
+
+def _lifetime(factory: HeadscaleFactory | TailscaleNodeFactory) -> Iterator[Any]:
+    """Yield ``factory``; afterwards stop all it started, whatever failed meanwhile (the fixtures below
+    differ only in scope and in what they outlive)."""
+    try:
+        yield factory
+    finally:
+        factory.stop_all()
+
 
 def _serve(version: str) -> Iterator[HeadscaleServer]:
     server = HeadscaleServer(version)
@@ -137,21 +149,13 @@ def fresh_headscale(headscale_version: str) -> Iterator[HeadscaleServer]:
 @pytest.fixture
 def headscale_factory(headscale_version: str) -> Iterator[HeadscaleFactory]:
     """Start servers with other settings, e.g. ``headscale_factory(policy_mode="file")``; stopped after the test."""
-    factory = HeadscaleFactory(headscale_version)
-    try:
-        yield factory
-    finally:
-        _stop(factory.servers)
+    yield from _lifetime(HeadscaleFactory(headscale_version))
 
 
 @pytest.fixture(scope="module")
 def module_headscale_factory(headscale_version: str) -> Iterator[HeadscaleFactory]:
     """Like ``headscale_factory``, but the servers live for the whole test module."""
-    factory = HeadscaleFactory(headscale_version)
-    try:
-        yield factory
-    finally:
-        _stop(factory.servers)
+    yield from _lifetime(HeadscaleFactory(headscale_version))
 
 
 class TailscaleNodeFactory:
@@ -223,11 +227,7 @@ class TailscaleNodeFactory:
 @pytest.fixture
 def tailscale_node() -> Iterator[TailscaleNodeFactory]:
     """Factory of tailscaled nodes stopped (and log-checked) after the test."""
-    factory = TailscaleNodeFactory()
-    try:
-        yield factory
-    finally:
-        factory.stop_all()
+    yield from _lifetime(TailscaleNodeFactory())
 
 
 @pytest.fixture(scope="module")
@@ -238,8 +238,4 @@ def module_tailscale_node(headscale: HeadscaleServer) -> Iterator[TailscaleNodeF
     version parameter changes in the middle of a module: a node left without its control server
     and DERP starts captive-portal probes of tailscale.com names, which the DNS record catches.
     """
-    factory = TailscaleNodeFactory()
-    try:
-        yield factory
-    finally:
-        factory.stop_all()
+    yield from _lifetime(TailscaleNodeFactory())

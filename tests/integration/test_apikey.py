@@ -11,13 +11,9 @@ import datetime
 import sqlite3
 
 import pytest
-from harness.modules import assert_no_secret, run_module
+from harness.modules import TRANSPORTS, assert_no_secret, module_runner
 
-TRANSPORTS = ["cli", "api"]
-
-
-def run(server, transport, args, **kwargs):
-    return run_module("headscale_apikey", args, server=server, transport=transport, **kwargs)
+run = module_runner("headscale_apikey")
 
 
 def listed(server):

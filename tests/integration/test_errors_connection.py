@@ -4,7 +4,7 @@ headscale (CLI socket, REST URL), rejected API keys, missing binary, unsupported
 from __future__ import annotations
 
 import pytest
-from harness.modules import assert_no_secret, run_module
+from harness.modules import TRANSPORTS, assert_no_secret, run_module
 from harness.ports import free_port
 
 # A valid, harmless call per module: failures below come from the connection alone.
@@ -84,7 +84,7 @@ def test_missing_binary():
                                     "or set headscale_command")
 
 
-@pytest.mark.parametrize("transport", ["cli", "api"])
+@pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("version", ["0.25.1", "0.31.0"])
 def test_unsupported_version(headscale, transport, version):
     before = state(headscale)
@@ -103,7 +103,7 @@ def test_unparseable_version(headscale):
     assert result["msg"].startswith("could not tell the headscale version from the headscale_version option")
 
 
-@pytest.mark.parametrize("transport", ["cli", "api"])
+@pytest.mark.parametrize("transport", TRANSPORTS)
 def test_detected_version_is_reported(headscale, transport):
     result = run_module("headscale_info", {"gather": ["version"]}, server=headscale, transport=transport)
     expected = headscale.version if (transport == "cli" or headscale.at_least("0.27")) else (

@@ -4,9 +4,8 @@ clear message naming the field, before any write: the server state listed before
 from __future__ import annotations
 
 import pytest
-from harness.modules import run_module
+from harness.modules import TRANSPORTS, run_module
 
-TRANSPORTS = ["cli", "api"]
 USER = "err-user"
 
 
@@ -54,7 +53,7 @@ CASES = [
     ("key-id-with-present", "headscale_preauthkey", {"user": USER, "id": 1},
      "id selects keys to expire or delete; it cannot be used with state=present."),
     ("key-expired-no-selector", "headscale_preauthkey", {"state": "expired"},
-     "state=expired needs id, user or tags to select the keys."),
+     "state is expired but any of the following are missing: id, user, tags"),
     ("key-expired-unknown-user", "headscale_preauthkey", {"user": "ghost", "state": "expired"},
      "user 'ghost' does not exist on headscale."),
     ("apikey-expiration", "headscale_apikey", {"expiration": "forever"}, "expiration 'forever' is not a duration…"),

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from harness.modules import assert_no_secret, run_module
+from harness.modules import TRANSPORTS, assert_no_secret, module_runner
 from harness.tailscale import wait_for
 
-TRANSPORTS = ["cli", "api"]
+run = module_runner("headscale_info")
 
 
 @pytest.fixture(scope="module")
@@ -20,10 +20,6 @@ def populated(headscale, module_tailscale_node):
     headscale.cli("nodes", "approve-routes", "--identifier", str(router.node_id), "--routes=10.42.0.0/24")
     headscale.ensure_user("info-other")
     return {"user": user, "secret": secret, "router": router}
-
-
-def run(server, transport, args=None, **kwargs):
-    return run_module("headscale_info", args or {}, server=server, transport=transport, **kwargs)
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

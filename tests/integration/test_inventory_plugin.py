@@ -16,11 +16,10 @@ from typing import Any
 
 import pytest
 import yaml
-from harness.modules import COLLECTIONS_PATH, assert_no_secret, connection_args
+from harness.modules import COLLECTIONS_PATH, TRANSPORTS, assert_no_secret, connection_args
 from harness.ports import free_port
 from harness.tailscale import wait_for
 
-TRANSPORTS = ["cli", "api"]
 BIN = Path(sys.executable).parent
 POLICY = """{
   // the inventory tests tag inv-web with tag:web
@@ -38,7 +37,7 @@ FLEET = {
 @pytest.fixture(scope="module")
 def server(headscale):
     headscale.ensure_user("invops")
-    headscale.cli_run("policy", "set", "--file", "/dev/stdin", output_json=False, stdin=POLICY)
+    headscale.set_policy(POLICY)
     assert "tag:web" in (headscale.policy_text() or "")
     return headscale
 

@@ -12,9 +12,10 @@ import json
 
 import pytest
 from ansible_collections.selfhosted.headscale.plugins.module_utils import normalize
-from harness.modules import assert_no_secret, run_module
+from harness.modules import TRANSPORTS, assert_no_secret, module_runner
 
-TRANSPORTS = ["cli", "api"]
+run = module_runner("headscale_node")
+
 POLICY = """{
   // tags the node tests set
   "tagOwners": {"tag:web": ["nodeops@"], "tag:db": ["nodeops@"]},
@@ -25,7 +26,7 @@ POLICY = """{
 @pytest.fixture(scope="module")
 def server(headscale):
     headscale.ensure_user("nodeops")
-    headscale.cli_run("policy", "set", "--file", "/dev/stdin", output_json=False, stdin=POLICY)
+    headscale.set_policy(POLICY)
     assert "tag:web" in (headscale.policy_text() or "")
     return headscale
 
@@ -49,10 +50,6 @@ def fleet(server, module_tailscale_node):
 @pytest.fixture(scope="module")
 def twins(fleet):
     return fleet["twin-1"], fleet["twin-2"]
-
-
-def run(server, transport, args, **kwargs):
-    return run_module("headscale_node", args, server=server, transport=transport, **kwargs)
 
 
 def expiry_of(server, node):

@@ -9,10 +9,11 @@ import json
 import pytest
 from ansible_collections.selfhosted.headscale.plugins.module_utils import hujson
 from harness.headscale import HeadscaleServer
-from harness.modules import assert_no_secret, run_module
+from harness.modules import TRANSPORTS, assert_no_secret, module_runner
 from harness.tailscale import wait_for
 
-TRANSPORTS = ["cli", "api"]
+run = module_runner("headscale_policy")
+
 
 BASE = {
     "groups": {"group:admins": ["polops@"]},
@@ -34,10 +35,6 @@ CHANGED = {
     **BASE,
     "tagOwners": {"tag:web": ["group:admins"], "tag:db": ["group:admins"]},
 }
-
-
-def run(server, transport, args, **kwargs):
-    return run_module("headscale_policy", args, server=server, transport=transport, **kwargs)
 
 
 def stored(server):

@@ -6,9 +6,9 @@ Scenarios follow check -> apply -> idempotent check -> idempotent apply -> chang
 from __future__ import annotations
 
 import pytest
-from harness.modules import assert_no_secret, run_module
+from harness.modules import TRANSPORTS, assert_no_secret, module_runner
 
-TRANSPORTS = ["cli", "api"]
+run = module_runner("headscale_preauthkey")
 
 
 def server_keys(server, user=None):
@@ -20,10 +20,6 @@ def server_keys(server, user=None):
         return keys
     assert user is not None, "headscale < 0.28 lists pre-auth keys per user"
     return server.cli_list("preauthkeys", "list", "--user", str(server.ensure_user(user)["id"]))
-
-
-def run(server, transport, args, **kwargs):
-    return run_module("headscale_preauthkey", args, server=server, transport=transport, **kwargs)
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

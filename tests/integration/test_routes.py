@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from harness.modules import assert_no_secret, run_module, run_playbook
+from harness.modules import TRANSPORTS, assert_no_secret, module_runner, run_playbook
 from harness.tailscale import wait_for
 
-TRANSPORTS = ["cli", "api"]
+run = module_runner("headscale_routes")
+
 ADVERTISED = ["10.10.0.0/24", "10.20.0.0/24", "fd00:10::/64"]
 EXIT = {"0.0.0.0/0", "::/0"}
 
@@ -34,10 +35,6 @@ def clean_router(headscale, router):
 
 def approved(server, node):
     return set(server.node(node.node_id).get("approved_routes") or [])
-
-
-def run(server, transport, args, **kwargs):
-    return run_module("headscale_routes", args, server=server, transport=transport, **kwargs)
 
 
 def warnings(result):
@@ -165,7 +162,7 @@ def test_routes_unknown_node_and_nothing_to_do(headscale, clean_router):
     assert missing.get("failed") is True
     assert "'no-such-router' does not exist" in missing["msg"]
     nothing = run(headscale, "api", {"node": "router-1"})
-    assert nothing.get("failed") is True and "nothing to manage" in nothing["msg"]
+    assert nothing.get("failed") is True and "one of the following is required: routes, exit_node" in nothing["msg"]
     assert headscale.snapshot() == before
 
 

@@ -8,17 +8,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from harness.modules import assert_no_secret, run_module
+from harness.modules import TRANSPORTS, assert_no_secret, module_runner
 
-TRANSPORTS = ["cli", "api"]
+run = module_runner("headscale_user")
 
 
 def users_by_name(server):
     return {u["name"]: u for u in server.users()}
-
-
-def run(server, transport, args, **kwargs):
-    return run_module("headscale_user", args, server=server, transport=transport, **kwargs)
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

@@ -9,8 +9,16 @@ unit tests instead of quietly testing fewer versions.
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
+
+from ansible.module_utils.six.moves.urllib.error import HTTPError
+from ansible_collections.selfhosted.headscale.plugins.module_utils import normalize
+from ansible_collections.selfhosted.headscale.plugins.module_utils.transports.api import ApiConnection
+from ansible_collections.selfhosted.headscale.plugins.module_utils.transports.cli import CliConnection
+from ansible_collections.selfhosted.headscale.plugins.module_utils.versions import Features
 
 from tests.integration.harness.versions import HEADSCALE_FULL
 
@@ -58,3 +66,56 @@ def cli_json(version: str, name: str):
 
 def api_json(version: str, name: str):
     return json.loads(load(version, f"api-{name}")["body"])
+
+
+# Node scenarios (tests/fixtures/node-scenarios/<version>/, made by its record.py): router-1 advertises
+# 10.10.0.0/24, 10.20.0.0/24, fd00:10::/64 and the exit routes, with 10.10.0.0/24 and the exit routes
+# approved; two nodes report the host name "twin"; tagged-1 carries tag:web; expiring-1 expires at
+# 2031-01-02T03:04:05Z (0.27+; expired at recording time before 0.27).
+SCENARIOS = FIXTURES / "node-scenarios"
+
+
+def recorded_nodes(folder: Path, version: str, transport: str) -> list[dict]:
+    """Recorded `nodes list` (CLI) or GET /api/v1/node (API) in ``folder``, normalised as the client
+    returns it."""
+    rec = json.loads((folder / version / f"{transport}-nodes-list.json").read_text())
+    raw = json.loads(rec["stdout"] if transport == "cli" else rec["body"])
+    raw = raw["nodes"] if isinstance(raw, dict) else raw
+    return [normalize.node(item) for item in raw]
+
+
+def cli_replaying(version: str, name: str):
+    """The CLI transport for ``version`` whose runner replays the recording ``cli-<name>``; the argv,
+    stdin and environment of every call land in ``.seen``."""
+    record = load(version, f"cli-{name}")
+    seen = []
+
+    def runner(argv, data=None, env=None):
+        seen.append((argv, data, env))
+        return record["rc"], record["stdout"], record["stderr"]
+
+    # Any existing executable passes the binary check; the runner replays the recording.
+    transport = CliConnection([sys.executable], "config.yaml", runner=runner).transport(
+        Features(version_tuple(version)))
+    transport.seen = seen
+    return transport
+
+
+class _Response:
+    def __init__(self, body: str):
+        self.body = body
+
+    def read(self) -> bytes:
+        return self.body.encode()
+
+
+def api_replaying(version: str, name: str, key: str = "key"):
+    """The API transport for ``version`` whose opener answers with the recording ``api-<name>``."""
+    record = load(version, f"api-{name}")
+
+    def opener(url, **kwargs):
+        if record["status"] >= 400:
+            raise HTTPError(url, record["status"], "recorded", {}, io.BytesIO(record["body"].encode()))
+        return _Response(record["body"])
+
+    return ApiConnection("http://127.0.0.1:8080", key, opener=opener).transport(Features(version_tuple(version)))

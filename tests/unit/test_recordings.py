@@ -6,9 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from recordings import FIXTURES, VERSIONS, MissingRecordings, supported_versions
 
 from tests.integration.harness.versions import HEADSCALE_FULL
+from tests.unit.recordings import FIXTURES, VERSIONS, MissingRecordings, supported_versions
 
 
 def test_every_supported_version_is_tested() -> None:

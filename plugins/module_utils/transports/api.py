@@ -19,6 +19,7 @@ from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
 from ansible.module_utils.urls import open_url
 from ansible_collections.selfhosted.headscale.plugins.module_utils.errors import HeadscaleError
 from ansible_collections.selfhosted.headscale.plugins.module_utils.normalize import UTC, format_time
+from ansible_collections.selfhosted.headscale.plugins.module_utils.transports.base import Connection, Transport
 
 # Paths that appeared in a given release, used to tell versions apart when `/version` is missing.
 # (first version, path, method) — checked newest first against the server's OpenAPI document.
@@ -44,8 +45,8 @@ def _reason(exc):
     return str(reason) or exc.__class__.__name__
 
 
-class ApiTransport:
-    name = "api"
+class ApiConnection(Connection):
+    """headscale's REST API at ``url`` with ``api_key``."""
 
     def __init__(self, url, api_key, validate_certs=True, timeout=30, opener=None):
         self.url = url.rstrip("/")
@@ -53,7 +54,9 @@ class ApiTransport:
         self.validate_certs = validate_certs
         self.timeout = timeout
         self.opener = opener or open_url
-        self.features = None  # set by the client after version detection
+
+    def transport(self, features):
+        return ApiTransport(self, features)
 
     def where(self):
         return self.url
@@ -131,6 +134,11 @@ class ApiTransport:
                 raise
         data = self.request("GET", "/swagger/v1/openapiv2.json", "serve its OpenAPI document", auth=False, api=False)
         return version_from_openapi(data)
+
+
+class ApiTransport(Transport):
+    def request(self, method, path, action, **kwargs):
+        return self.connection.request(method, path, action, **kwargs)
 
     # -- users ------------------------------------------------------------------------------------
     def list_users(self, name=None):

@@ -18,6 +18,7 @@ import subprocess
 
 from ansible_collections.selfhosted.headscale.plugins.module_utils.errors import HeadscaleError
 from ansible_collections.selfhosted.headscale.plugins.module_utils.normalize import format_time
+from ansible_collections.selfhosted.headscale.plugins.module_utils.transports.base import Connection, Transport
 
 UPDATE_CHECK_ENV = {"HEADSCALE_DISABLE_CHECK_UPDATES": "true"}
 
@@ -78,15 +79,17 @@ def _csv(values):
     return ",".join(values or [])
 
 
-class CliTransport:
-    name = "cli"
+class CliConnection(Connection):
+    """The `headscale` command (or a prefix such as `docker exec -i headscale headscale`) and its config."""
 
     def __init__(self, command=None, config_path=None, runner=None):
         self.command = list(command or ["headscale"])
         self.config_path = config_path
         self.runner = runner or subprocess_runner
-        self.features = None  # set by the client after version detection
         self._checked_binary = False
+
+    def transport(self, features):
+        return CliTransport(self, features)
 
     # -- plumbing ---------------------------------------------------------------------------------
     def where(self):
@@ -149,6 +152,11 @@ class CliTransport:
         if isinstance(data, dict):
             return data.get("version")
         return None
+
+
+class CliTransport(Transport):
+    def run(self, args, action, **kwargs):
+        return self.connection.run(args, action, **kwargs)
 
     # -- users ------------------------------------------------------------------------------------
     def list_users(self, name=None):

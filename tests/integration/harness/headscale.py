@@ -30,8 +30,6 @@ from typing import Any
 
 import yaml
 
-from tests.checks.nothing_calls_home import find_calls_home
-
 from . import egress, processes
 from .ports import free_port
 from .versions import headscale_binary, version_tuple
@@ -82,7 +80,7 @@ def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-class HeadscaleServer:
+class HeadscaleServer(processes.LoggedProcess):
     """One headscale process. Use `start()`/`stop()` or the pytest fixtures in conftest.py.
 
     Attributes tests use: ``version``, ``binary``, ``config_path``, ``url`` (server_url),
@@ -295,31 +293,14 @@ class HeadscaleServer:
                 self._log_handle = None
         if not check_log or self._start_failed or self.process is None:
             return
-        problems = []
-        if died_early is not None:
-            problems.append(f"headscale exited on its own during the test (rc {died_early})")
-        calls = find_calls_home(self.log_text())
-        if calls:
-            problems.append("headscale log shows calls home:\n  " + "\n  ".join(calls))
+        problems = self.exit_problems("headscale", died_early, f"headscale {self.version} ({self.url})")
         problems += [f"config {self.config_path}: {problem}" for problem in lab_config_problems(self.disk_config())]
-        if self._egress is not None and self._egress_snapshot is not None:
-            problems += self._egress.problems_since(self._egress_snapshot, f"headscale {self.version} ({self.url})")
-        if problems:
-            raise AssertionError("\n".join(problems) + f"\nlog: {self.log_path}\n{self.log_tail()}")
+        self.raise_problems(problems)
 
     def cleanup(self) -> None:
         """Remove the work folder (only one we created)."""
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def log_text(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def log_tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log_text().splitlines()[-lines:])
 
     # -- CLI -----------------------------------------------------------------------------
     def _env(self) -> dict[str, str]:
@@ -429,6 +410,14 @@ class HeadscaleServer:
             if int(node["id"]) == int(node_id):
                 return node
         raise KeyError(f"no node with ID {node_id} on headscale {self.version}")
+
+    def set_policy(self, text: str) -> None:
+        """Store ``text`` as the policy (database mode) with the CLI; raises HeadscaleCLIError if refused."""
+        argv = ("policy", "set", "--file", "/dev/stdin")
+        result = self.cli_run(*argv, output_json=False, stdin=text)
+        if result.returncode != 0:
+            raise HeadscaleCLIError(self.cli_argv(*argv, output_json=False), result.returncode,
+                                    result.stdout, result.stderr)
 
     def policy_text(self) -> str | None:
         """The stored policy, or None when nothing was stored ("acl policy not found")."""

@@ -31,6 +31,8 @@ from .headscale import HeadscaleServer
 from .versions import REPO
 
 COLLECTIONS_PATH = REPO / ".collections"
+# The two ways a module reaches headscale (option ``transport``); module tests run over both.
+TRANSPORTS = ["cli", "api"]
 MODULE_PACKAGE = "ansible_collections.selfhosted.headscale.plugins.modules"
 MODULE_TIMEOUT = 180.0
 
@@ -108,6 +110,17 @@ def run_module(
     if proc.returncode != 0 and not result.get("failed"):
         raise AssertionError(f"module {name} exited {proc.returncode} without failed=true: {result}")
     return result
+
+
+def module_runner(name: str):
+    """``run(server, transport, args=None, **run_module_kwargs)`` for module ``name`` (e.g.
+    ``run = module_runner("headscale_routes")`` at the top of a test file)."""
+
+    def run(server: HeadscaleServer, transport: str, args: dict[str, Any] | None = None,
+            **kwargs: Any) -> dict[str, Any]:
+        return run_module(name, args or {}, server=server, transport=transport, **kwargs)
+
+    return run
 
 
 def _parse_module_output(stdout: str) -> dict[str, Any] | None:

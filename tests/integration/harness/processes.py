@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
+from tests.checks.nothing_calls_home import find_calls_home
+
 
 class ProcessDied(RuntimeError):
     """A daemon the harness started exited while it should be running."""
@@ -79,6 +81,41 @@ def gids(pid: int) -> tuple[int, int, int, int]:
             real, effective, saved, filesystem = (int(value) for value in line.split()[1:5])
             return real, effective, saved, filesystem
     raise RuntimeError(f"no Gid line in /proc/{pid}/status")
+
+
+class LoggedProcess:
+    """What headscale servers and tailscaled nodes share: their log file (``log_path``) and the checks
+    their ``stop`` runs on it (died on its own, calls home, what the egress guard counted)."""
+
+    log_path: Path
+    log_tail_lines = 30
+    _egress: Any = None
+    _egress_snapshot: Any = None
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, lines: int | None = None) -> str:
+        return "\n".join(self.log_text().splitlines()[-(lines or self.log_tail_lines):])
+
+    def exit_problems(self, name: str, died_early: int | None, where: str) -> list[str]:
+        """Problems of a stopped process called ``name`` in messages (``where`` for the egress guard)."""
+        problems = []
+        if died_early is not None:
+            problems.append(f"{name} exited on its own during the test (rc {died_early})")
+        calls = find_calls_home(self.log_text())
+        if calls:
+            problems.append(f"{name} log shows calls home:\n  " + "\n  ".join(calls))
+        if self._egress is not None and self._egress_snapshot is not None:
+            problems += self._egress.problems_since(self._egress_snapshot, where)
+        return problems
+
+    def raise_problems(self, problems: list[str]) -> None:
+        if problems:
+            raise AssertionError("\n".join(problems) + f"\nlog: {self.log_path}\n{self.log_tail()}")
 
 
 def stop_all(owners: list[Any], workers: int = 1) -> list[str]:

@@ -21,8 +21,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tests.checks.nothing_calls_home import find_calls_home
-
 from . import egress, processes
 from .headscale import HeadscaleServer
 from .versions import tailscale_binaries
@@ -60,8 +58,10 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 30.0, in
         time.sleep(interval)
 
 
-class TailscaleNode:
+class TailscaleNode(processes.LoggedProcess):
     """One tailscaled plus its `tailscale` CLI. Create with the ``tailscale_node`` fixture."""
+
+    log_tail_lines = 20
 
     def __init__(self, server: HeadscaleServer, hostname: str, version: str):
         self.server = server
@@ -243,28 +243,11 @@ class TailscaleNode:
                     self._log_handle = None
         if not check_log or self.daemon is None:
             return
-        problems = []
-        if died_early is not None:
-            problems.append(f"tailscaled {self.hostname} exited on its own during the test (rc {died_early})")
-        calls = find_calls_home(self.log_text())
-        if calls:
-            problems.append(f"tailscaled {self.hostname} log shows calls home:\n  " + "\n  ".join(calls))
-        if self._egress is not None and self._egress_snapshot is not None:
-            problems += self._egress.problems_since(self._egress_snapshot, f"tailscaled {self.hostname}")
-        if problems:
-            raise AssertionError("\n".join(problems) + f"\nlog: {self.log_path}\n{self.log_tail()}")
+        name = f"tailscaled {self.hostname}"
+        self.raise_problems(self.exit_problems(name, died_early, name))
 
     def cleanup(self) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def log_text(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def log_tail(self, lines: int = 20) -> str:
-        return "\n".join(self.log_text().splitlines()[-lines:])
 
     def __repr__(self) -> str:
         return f"<TailscaleNode {self.hostname} {self.version} id={self.node_id}>"

@@ -8,7 +8,6 @@ debug-created "fake-renamed" offline). Both transports, every supported headscal
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -19,21 +18,16 @@ from ansible.template import trust_as_template
 from ansible_collections.selfhosted.headscale.plugins.inventory import headscale as plugin
 from ansible_collections.selfhosted.headscale.plugins.module_utils import normalize
 
-from tests.unit.recordings import supported_versions
+from tests.integration.harness.modules import TRANSPORTS
+from tests.unit.recordings import FIXTURES, SCENARIOS, recorded_nodes, supported_versions
 
-FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
-SCENARIOS = FIXTURES / "node-scenarios"
 VERSIONS = supported_versions(SCENARIOS, "tests/fixtures/node-scenarios/record.py")
-TRANSPORTS = ["cli", "api"]
 LOAD_NAME = "ansible_collections.selfhosted.headscale.plugins.inventory.headscale"
 
 
 def listing(folder: Path, version: str, transport: str) -> list[dict]:
-    """Recorded `nodes list` (CLI) or GET /api/v1/node (API), normalised as the client returns it."""
-    rec = json.loads((folder / version / f"{transport}-nodes-list.json").read_text())
-    raw = json.loads(rec["stdout"] if transport == "cli" else rec["body"])
-    raw = raw["nodes"] if isinstance(raw, dict) else raw
-    return normalize.jsonable([normalize.node(item) for item in raw])
+    """Recorded `nodes list` (CLI) or GET /api/v1/node (API), as the client returns it."""
+    return normalize.jsonable(recorded_nodes(folder, version, transport))
 
 
 @pytest.fixture(params=VERSIONS)

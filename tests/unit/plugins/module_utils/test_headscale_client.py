@@ -9,7 +9,8 @@ import pytest
 from ansible_collections.selfhosted.headscale.plugins.module_utils.errors import HeadscaleError
 from ansible_collections.selfhosted.headscale.plugins.module_utils.headscale_client import HeadscaleClient
 from ansible_collections.selfhosted.headscale.plugins.module_utils.validation import ValidationError
-from recordings import VERSIONS, cli_json, load, version_tuple
+
+from tests.unit.recordings import VERSIONS, cli_json, load, version_tuple
 
 # argv words after "-c config" -> recording name
 ROUTES = {
@@ -98,9 +99,8 @@ def test_writes_refresh_the_cache(client):
     assert client.replay.calls.count("nodes-list") == 2
 
 
-def test_create_preauthkey_validates_before_calling(client):
-    with pytest.raises(ValueError, match="must start with 'tag:'"):
-        client.create_preauthkey(user="alice", tags=["web"])
+def test_create_preauthkey_looks_up_the_user_before_calling(client):
+    # Input (tags, expiration) is validated by the module (tests/unit/plugins/modules/test_headscale_preauthkey.py).
     with pytest.raises(HeadscaleError, match="user 'ghost' does not exist on headscale"):
         client.create_preauthkey(user="ghost")
     assert "preauthkeys-create" not in client.replay.calls

@@ -6,14 +6,10 @@ import datetime
 
 import pytest
 from ansible_collections.selfhosted.headscale.plugins.module_utils import normalize
-from recordings import VERSIONS, api_json, cli_json, load, version_tuple
+
+from tests.unit.recordings import VERSIONS, api_json, cli_json, load, version_tuple
 
 UTC = datetime.UTC
-
-
-@pytest.fixture(params=VERSIONS)
-def version(request):
-    return request.param
 
 
 def test_empty_cli_list_is_null_and_normalises_to_empty(version):

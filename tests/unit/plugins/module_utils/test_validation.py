@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from ansible_collections.selfhosted.headscale.plugins.module_utils import validation
 from ansible_collections.selfhosted.headscale.plugins.module_utils.validation import ValidationError
+
+from tests.unit.recordings import FIXTURES, version_tuple
 
 
 @pytest.mark.parametrize("value", ["10.0.0.0/24", "0.0.0.0/0", "::/0", "fd7a:115c:a1e0::/48", "192.168.1.1/32"])
@@ -123,3 +127,66 @@ def test_api_url_rejects_with_a_message_naming_api_url(value, message):
     with pytest.raises(ValidationError) as info:
         validation.api_url(value)
     assert str(info.value).startswith(message)
+
+
+def test_node_ref():
+    assert validation.node_ref("router-1") == "router-1"
+    with pytest.raises(ValidationError, match="node must be a node ID"):
+        validation.node_ref(" ")
+
+
+@pytest.mark.parametrize(
+    ("routes", "message"),
+    [
+        (["10.10.0.1/24"], "routes item '10.10.0.1/24' has host bits set; the canonical prefix is '10.10.0.0/24'"),
+        (["::/0"], "routes item '::/0' is an exit route; set exit_node: true"),
+        (["10.10.0.0"], "needs a prefix length"),
+    ],
+)
+def test_subnet_routes(routes, message):
+    with pytest.raises(ValidationError) as caught:
+        validation.subnet_routes(routes)
+    assert message in str(caught.value)
+
+
+def test_subnet_routes_sorts_and_deduplicates():
+    assert validation.subnet_routes(["fd00:10::/64", "10.20.0.0/24", "10.20.0.0/24"]) == [
+        "10.20.0.0/24", "fd00:10::/64"]
+
+
+@pytest.mark.parametrize("value", ["tomorrow", "2031-13-01T00:00:00Z", "", "2031-01-02"])
+def test_expiry_rejects_what_headscale_would_not_take(value):
+    with pytest.raises(ValidationError, match="use 'now', 'never' or an RFC 3339 time"):
+        validation.expiry(value)
+
+
+def test_expiry_keywords():
+    assert validation.expiry("NOW") == ("now", None)
+    assert validation.expiry("never") == ("never", None)
+
+
+# -- registration IDs ---------------------------------------------------------------------------------
+REGISTER_RECORDINGS = {"0.26.1": "cli-nodes-register", "0.27.1": "cli-nodes-register",
+                       "0.28.0": "cli-nodes-register", "0.29.3": "cli-auth-register"}
+
+
+@pytest.mark.parametrize("version", sorted(REGISTER_RECORDINGS))
+def test_registration_ids_headscale_accepted_pass(version):
+    record = json.loads((FIXTURES / version / f"{REGISTER_RECORDINGS[version]}.json").read_text())
+    assert record["rc"] == 0
+    flag = "--auth-id" if "--auth-id" in record["argv"] else "--key"
+    registration_id = record["argv"][record["argv"].index(flag) + 1]
+    auth_register = version_tuple(version) >= (0, 29)
+    assert validation.registration_id_error(registration_id, auth_register) is None
+    # The other generation's format is refused, with the expected shape named.
+    other = validation.registration_id_error(registration_id, not auth_register)
+    assert other is not None and "expected" in other
+
+
+@pytest.mark.parametrize("version", ["0.26.1", "0.29.3"])
+def test_a_preauth_key_is_not_a_registration_id(version):
+    record = json.loads((FIXTURES / version / "cli-preauthkeys-create.json").read_text())
+    key = json.loads(record["stdout"])["key"]
+    message = validation.registration_id_error(key, version_tuple(version) >= (0, 29))
+    assert message.startswith("registration_id looks like a pre-auth or API key")
+    assert key not in message

@@ -10,7 +10,8 @@ from ansible_collections.selfhosted.headscale.plugins.module_utils.versions impo
     check_supported,
     parse_version,
 )
-from recordings import VERSIONS, api_json, cli_json, load, version_tuple
+
+from tests.unit.recordings import VERSIONS, api_json, cli_json, load, version_tuple
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -46,7 +47,7 @@ def test_unsupported_versions_raise_a_clear_error(version):
 
 def test_feature_gates():
     old, mid, new = Features((0, 26, 1)), Features((0, 28, 0)), Features((0, 29, 3))
-    assert old.node_routes and not old.hashed_keys and not old.preauthkey_by_id and not old.tags_as_identity
-    assert mid.hashed_keys and mid.preauthkey_by_id and mid.apikey_by_id and not mid.auth_register
-    assert new.auth_register and new.policy_check_server and not new.cli_rest_shape
-    assert Features((0, 30, 0)).cli_rest_shape
+    assert not old.node_expire_at and not old.preauthkey_by_id and not old.tags_as_identity
+    assert mid.node_expire_at and mid.preauthkey_by_id and mid.apikey_by_id and not mid.auth_register
+    assert new.auth_register and new.policy_check_server and new.node_expiry_disable
+    assert Features((0, 30, 0)).node_expiry_disable

@@ -1,4 +1,5 @@
-"""Decision logic of the modules (matching, selecting, diff views), fed with normalised recordings."""
+"""headscale_preauthkey: input checks and version gates, and its decision logic (matching, selecting,
+diff view), fed with normalised recordings."""
 
 from __future__ import annotations
 
@@ -6,15 +7,10 @@ import datetime
 
 import pytest
 from ansible_collections.selfhosted.headscale.plugins.module_utils import normalize
-from ansible_collections.selfhosted.headscale.plugins.modules import headscale_apikey as apikey_module
+from ansible_collections.selfhosted.headscale.plugins.module_utils.validation import ValidationError
 from ansible_collections.selfhosted.headscale.plugins.modules import headscale_preauthkey as key_module
-from ansible_collections.selfhosted.headscale.plugins.modules import headscale_user as user_module
-from recordings import VERSIONS, cli_json
 
-
-@pytest.fixture(params=VERSIONS)
-def version(request):
-    return request.param
+from tests.unit.recordings import cli_json
 
 
 def keys(version):
@@ -77,31 +73,26 @@ def test_key_view_has_no_secret(version):
     assert view["expired"] is False
 
 
-def test_apikey_prefix_forms_select_the_listed_key(version):
-    listed = [normalize.apikey(k) for k in cli_json(version, "apikeys-list")]
-    secret = cli_json(version, "apikeys-create")
-    prefix = normalize.apikey_prefix(secret)
-    forms = {prefix, secret}
-    if prefix.startswith("hskey-api-"):
-        forms |= {prefix + "-***", prefix[len("hskey-api-"):]}  # display form, bare 12 characters
-    else:
-        forms.add(prefix + "***")  # how 0.28+ displays legacy keys
-    for form in forms:
-        wanted = apikey_module.wanted_prefix(form)
-        assert any(k["prefix"] in (wanted, normalize.apikey_prefix(form)) for k in listed), form
+def module_params(**given):
+    base = {"user": None, "tags": None, "reusable": None, "ephemeral": None, "expiration": "1h",
+            "state": "present", "id": None, "force_create": False}
+    base.update(given)
+    return base
 
 
-def test_apikey_expired_one_is_expired(version):
-    listed = [normalize.apikey(k) for k in cli_json(version, "apikeys-list")]
-    moment = max(k["created_at"] for k in listed) + datetime.timedelta(minutes=1)
-    assert sorted(apikey_module.is_expired(k, moment) for k in listed) == [False] * (len(listed) - 1) + [True]
+def test_check_validates_before_anything_is_read():
+    assert key_module.check(module_params(user="alice", tags=["tag:b", "tag:a"]), None) == {"tags": ["tag:a", "tag:b"]}
+    with pytest.raises(ValueError, match="must start with 'tag:'"):
+        key_module.check(module_params(user="alice", tags=["web"]), None)
+    with pytest.raises(ValidationError, match=r"^state=present needs user, tags, or both\.$"):
+        key_module.check(module_params(tags=[]), None)
 
 
-def test_user_view_and_prediction(version):
-    alice = next(normalize.user(u) for u in cli_json(version, "users-list") if u["name"] == "alice")
-    assert user_module.view(alice) == {"name": "alice", "display_name": "Alice Example",
-                                       "email": "alice@example.com", "picture_url": "https://example.com/alice.png"}
-    renamed = user_module.predicted({"name": "alicia", "display_name": None, "email": None, "picture_url": None},
-                                    base=alice)
-    assert renamed["id"] == alice["id"] and renamed["name"] == "alicia" and renamed["email"] == alice["email"]
-    assert user_module.view(None) is None
+def test_gates_before_0_28(client_of, refusal):
+    tag_only, delete = module_params(tags=["tag:a"]), module_params(user="alice", state="absent")
+    assert refusal(key_module, client_of("0.27.1"), dict(tag_only)) == (
+        "a pre-auth key without user needs headscale 0.28 or later (this is 0.27.1).")
+    assert refusal(key_module, client_of("0.26.1"), dict(delete)) == (
+        "state=absent (deleting pre-auth keys) needs headscale 0.28 or later (this is 0.26.1); use state=expired.")
+    assert refusal(key_module, client_of("0.28.0"), dict(tag_only)) is None
+    assert refusal(key_module, client_of("0.28.0"), dict(delete)) is None

@@ -1,59 +1,13 @@
-"""Transports replaying recorded outputs of the real binaries: JSON decoding, error classification,
-policy text handling. The replay runner/opener returns exactly what headscale printed or answered."""
+"""The CLI transport replaying recorded outputs of the real binary: argv rules, JSON decoding, error
+classification, policy text handling. The replay runner returns exactly what headscale printed."""
 
 from __future__ import annotations
 
-import io
-import sys
-
 import pytest
-from ansible.module_utils.six.moves.urllib.error import HTTPError
-from ansible_collections.selfhosted.headscale.plugins.module_utils.errors import MASK, HeadscaleError
-from ansible_collections.selfhosted.headscale.plugins.module_utils.transports.api import ApiTransport
-from ansible_collections.selfhosted.headscale.plugins.module_utils.transports.cli import CliTransport, error_text
-from ansible_collections.selfhosted.headscale.plugins.module_utils.versions import Features
-from recordings import VERSIONS, load, version_tuple
+from ansible_collections.selfhosted.headscale.plugins.module_utils.errors import HeadscaleError
+from ansible_collections.selfhosted.headscale.plugins.module_utils.transports.cli import error_text
 
-
-def cli_replaying(version, name):
-    record = load(version, f"cli-{name}")
-    seen = []
-
-    def runner(argv, data=None, env=None):
-        seen.append((argv, data, env))
-        return record["rc"], record["stdout"], record["stderr"]
-
-    # Any existing executable passes the binary check; the runner replays the recording.
-    transport = CliTransport([sys.executable], "config.yaml", runner=runner)
-    transport.features = Features(version_tuple(version))
-    transport.seen = seen
-    return transport
-
-
-class Response:
-    def __init__(self, body):
-        self.body = body
-
-    def read(self):
-        return self.body.encode()
-
-
-def api_replaying(version, name, key="key"):
-    record = load(version, f"api-{name}")
-
-    def opener(url, **kwargs):
-        if record["status"] >= 400:
-            raise HTTPError(url, record["status"], "recorded", {}, io.BytesIO(record["body"].encode()))
-        return Response(record["body"])
-
-    transport = ApiTransport("http://127.0.0.1:8080", key, opener=opener)
-    transport.features = Features(version_tuple(version))
-    return transport
-
-
-@pytest.fixture(params=VERSIONS)
-def version(request):
-    return request.param
+from tests.unit.recordings import VERSIONS, api_replaying, cli_replaying, load, version_tuple
 
 
 def test_cli_passes_json_flag_as_two_items_and_disables_update_checks(version):
@@ -135,37 +89,3 @@ def test_cli_preauthkeys_need_a_user_before_0_28(version):
 def test_cli_apikey_create_prints_a_json_string(version):
     secret = cli_replaying(version, "apikeys-create").create_apikey("30d", 30 * 86400)
     assert isinstance(secret, str) and len(secret) > 30
-
-
-def test_api_lists(version):
-    assert [u["name"] for u in api_replaying(version, "users-list").list_users()] == ["alice", "bob"]
-    assert len(api_replaying(version, "nodes-list").list_nodes()) == 2
-
-
-def test_api_rejected_key(version):
-    with pytest.raises(HeadscaleError) as info:
-        api_replaying(version, "error-bad-api-key", key="not-a-key").list_users()
-    assert info.value.msg.startswith("the API key was rejected by headscale at http://127.0.0.1:8080 (HTTP ")
-    assert "not-a-key" not in str(info.value.fail_kwargs())
-    # 0.26 answers a wrong key with 500 "Unauthorized", later versions with 401.
-    assert info.value.status == (500 if version_tuple(version) < (0, 27) else 401)
-
-
-def test_api_duplicate_user(version):
-    with pytest.raises(HeadscaleError) as info:
-        api_replaying(version, "error-user-duplicate").create_user("alice")
-    assert info.value.msg.startswith("headscale could not create user 'alice': ")
-    assert "UNIQUE constraint failed: users.name" in info.value.msg
-    assert info.value.fail_kwargs()["cmd"] == "POST http://127.0.0.1:8080/api/v1/user"
-
-
-def test_api_policy_not_found_is_none(version):
-    assert api_replaying(version, "error-policy-not-found").get_policy() is None
-
-
-def test_secrets_are_masked_everywhere():
-    secret = "2640bd91a48a9154d1ba65ba6d9f2a224a0aaf451088d5c0"
-    error = HeadscaleError("could not expire %s" % secret, cmd=["headscale", "preauthkeys", "expire", secret],
-                           stdout=secret, stderr="key %s" % secret, secrets=[secret])
-    assert secret not in str(error.fail_kwargs())
-    assert error.fail_kwargs()["cmd"] == "headscale preauthkeys expire '%s'" % MASK

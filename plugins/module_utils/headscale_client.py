@@ -71,7 +71,7 @@ class HeadscaleClient:
         url = validation.api_url(params["api_url"]) if params.get("api_url") else None
         if transport_name == "api":
             if not params.get("api_url"):
-                raise HeadscaleError("api_url is required when transport=api (e.g. https://headscale.example.com).")
+                raise validation.ValidationError("api_url is required when transport=api (e.g. https://headscale.example.com).")
             connection = ApiConnection(url, params.get("api_key"),
                                        validate_certs=params.get("validate_certs", True),
                                        timeout=params.get("timeout") or 30)

@@ -124,3 +124,5 @@ def test_a_malformed_api_url_fails_before_any_request():
         HeadscaleClient.from_params({"api_url": "not a url", "api_key": "k"})
     with pytest.raises(ValidationError, match=r"^api_url 'ftp://x' "):
         HeadscaleClient.from_params({"transport": "cli", "api_url": "ftp://x"})
+    with pytest.raises(ValidationError, match=r"^api_url is required when transport=api"):
+        HeadscaleClient.from_params({"transport": "api", "api_key": "k"})

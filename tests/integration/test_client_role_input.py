@@ -1,0 +1,186 @@
+"""Bad input to the tailscale_client role fails first, naming the variable, before anything changes.
+
+Each case runs the real role with ansible-playbook against a throw-away Debian 12 container
+of the test bed (``selfhosted-testbed/debian:12``, no network, systemd as PID 1; the
+community.docker.docker connection) and reads the json callback's result: the run must fail
+in argument validation or in a named preflight check, the message must name the variable,
+and the host must report no change. The control runs the same checks (tag
+``tailscale_client_preflight``) with good input and must pass them without a change; a
+second control without the tag shows the role then goes on to change the host.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+IMAGE = "selfhosted-testbed/debian:12"
+
+GOOD = {
+    "tailscale_client_install_method": "static",
+    "tailscale_client_version": "1.102.3",
+    "tailscale_client_binary_src": str(REPO / ".testbed/bin/tailscale-1.102.3-amd64"),
+    "tailscale_client_login_server": "https://hs.example.test",
+    "tailscale_client_advertise_routes": ["198.18.1.0/24", "fd00:1::/64"],
+    "tailscale_client_advertise_tags": ["tag:router"],
+    "tailscale_client_exit_node": "",
+}
+
+
+@pytest.fixture(scope="module")
+def debian12() -> Iterator[str]:
+    """A Debian 12 container with Python and no network, removed after the module."""
+    name = f"hs-clinput-{uuid.uuid4().hex[:8]}"
+    inspect = subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True, check=False)
+    if inspect.returncode != 0:
+        pytest.fail(f"{IMAGE} is not built: run make setup (testbed/build-images.sh)", pytrace=False)
+    # systemd as PID 1, with the test bed's container settings (molecule/_shared/create.yml)
+    subprocess.run(
+        ["docker", "run", "-d", "--rm", "--network", "none", "--name", name,
+         "--label", "org.selfhosted.testbed.scenario=test_client_role_input",
+         "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "--cap-add", "NET_RAW", "--cap-add", "MKNOD",
+         "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
+         "--cgroupns", "host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+         "--tmpfs", "/run:rw,nosuid,nodev,mode=755", "--tmpfs", "/run/lock:rw,nosuid,nodev,noexec",
+         "-e", "container=docker", "--stop-signal", "SIGRTMIN+3", IMAGE],
+        check=True, capture_output=True,
+    )
+    try:
+        for _ in range(60):
+            state = subprocess.run(["docker", "exec", name, "systemctl", "is-system-running"],
+                                   capture_output=True, text=True, check=False).stdout.strip()
+            if state in ("running", "degraded"):
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail(f"{name} did not boot (systemctl is-system-running: {state})", pytrace=False)
+        yield name
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+
+
+def run_role(host: str, extra_vars: dict[str, Any], tags: str = "") -> dict[str, Any]:
+    """Run selfhosted.headscale.tailscale_client on host; return the json callback's document."""
+    playbook = [{
+        "name": "Client role input test",
+        "hosts": host,
+        "gather_facts": False,
+        "roles": [{"role": "selfhosted.headscale.tailscale_client"}],
+    }]
+    with tempfile.TemporaryDirectory(prefix="client-input-") as tmp:
+        path = Path(tmp) / "playbook.yml"
+        path.write_text(yaml.safe_dump(playbook, sort_keys=False))
+        vars_path = Path(tmp) / "vars.json"
+        vars_path.write_text(json.dumps({"ansible_python_interpreter": "/usr/bin/python3", **extra_vars}))
+        env = dict(os.environ)
+        env.update({
+            "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".collections"),
+            "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_HOST_KEY_CHECKING": "false",
+            "ANSIBLE_RETRY_FILES_ENABLED": "false",
+        })
+        argv = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", f"{host},",
+                "-c", "community.docker.docker", "-e", f"@{vars_path}", str(path)]
+        if tags:
+            argv += ["--tags", tags]
+        proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp, check=False)
+    try:
+        return json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        pytest.fail(f"ansible-playbook printed no JSON (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}",
+                    pytrace=False)
+
+
+def failures(document: dict[str, Any], host: str) -> list[tuple[str, str]]:
+    """(task name, message) of every failed task of host."""
+    out = []
+    for play in document["plays"]:
+        for task in play["tasks"]:
+            result = task["hosts"].get(host, {})
+            if result.get("failed"):
+                out.append((task["task"]["name"], str(result.get("msg", ""))))
+    return out
+
+
+CASES = [
+    # id, extra vars, failing task (substring), variable named in the message
+    ("unknown-architecture", {"tailscale_client_arch": "mips"},
+     "Validating arguments", "tailscale_client_arch"),
+    ("route-not-canonical", {"tailscale_client_advertise_routes": ["198.18.1.1/24"]},
+     "Stop on a route that is no canonical CIDR prefix", "tailscale_client_advertise_routes"),
+    ("route-prefix-too-long", {"tailscale_client_advertise_routes": ["198.18.1.0/33"]},
+     "Stop on a route that is no canonical CIDR prefix", "tailscale_client_advertise_routes"),
+    ("route-not-a-prefix", {"tailscale_client_advertise_routes": ["lan"]},
+     "Stop on a route that is no canonical CIDR prefix", "tailscale_client_advertise_routes"),
+    ("route-ipv6-not-canonical", {"tailscale_client_advertise_routes": ["fd00:1::1/64"]},
+     "Stop on a route that is no canonical CIDR prefix", "tailscale_client_advertise_routes"),
+    ("login-server-not-a-url", {"tailscale_client_login_server": "hs.example.test"},
+     "Check tailscale_client_login_server is headscale's URL", "tailscale_client_login_server"),
+    ("tag-without-prefix", {"tailscale_client_advertise_tags": ["router"]},
+     "Check tailscale_client_advertise_tags are tags", "tailscale_client_advertise_tags"),
+    ("lan-access-without-exit-node", {"tailscale_client_exit_node_allow_lan_access": True},
+     "Check the exit node settings", "tailscale_client_exit_node_allow_lan_access"),
+    ("unknown-state", {"tailscale_client_state": "gone"},
+     "Validating arguments", "tailscale_client_state"),
+]
+
+
+@pytest.mark.parametrize(("extra_vars", "task", "variable"),
+                         [pytest.param(*case[1:], id=case[0]) for case in CASES])
+def test_bad_input_fails_first(debian12: str, extra_vars: dict[str, Any], task: str, variable: str) -> None:
+    document = run_role(debian12, {**GOOD, **extra_vars})
+    stats = document["stats"][debian12]
+    assert stats["changed"] == 0, f"the failing run changed something: {stats}"
+    found = failures(document, debian12)
+    assert found, f"the run did not fail: {stats}"
+    failed_task, message = found[0]
+    assert task in failed_task, f"failed in {failed_task!r}: {message}"
+    assert variable in message, f"the message does not name {variable}: {message}"
+
+
+def test_good_input_passes_the_checks(debian12: str) -> None:
+    """Control: good input passes every preflight check, without a change."""
+    document = run_role(debian12, GOOD, tags="tailscale_client_preflight")
+    assert failures(document, debian12) == []
+    stats = document["stats"][debian12]
+    assert stats["changed"] == 0 and stats["ok"] > 3, stats
+
+
+def test_good_input_installs_then_state_absent_removes(debian12: str) -> None:
+    """Control of the control: without the tag the same input changes the host (install only:
+    no enrolment, tailscaled stopped; nothing to reach here). Then state absent removes what
+    the role installed, and a second absent run changes nothing."""
+    install = {**GOOD, "tailscale_client_advertise_routes": [], "tailscale_client_enrol": False,
+               "tailscale_client_service_state": "stopped", "tailscale_client_service_enabled": False}
+    document = run_role(debian12, install)
+    assert failures(document, debian12) == []
+    assert document["stats"][debian12]["changed"] > 0
+    installed = subprocess.run(["docker", "exec", debian12, "test", "-x", "/usr/local/bin/tailscale"], check=False)
+    assert installed.returncode == 0
+
+    document = run_role(debian12, {**install, "tailscale_client_state": "absent"})
+    assert failures(document, debian12) == []
+    assert document["stats"][debian12]["changed"] > 0
+    left = subprocess.run(
+        ["docker", "exec", debian12, "ls", "-d", "/usr/local/bin/tailscale", "/usr/local/sbin/tailscaled",
+         "/usr/local/lib/tailscale", "/etc/systemd/system/tailscaled.service", "/etc/default/tailscaled"],
+        capture_output=True, text=True, check=False,
+    )
+    assert left.stdout.strip() == "", f"left behind: {left.stdout}"
+
+    document = run_role(debian12, {**install, "tailscale_client_state": "absent"})
+    assert failures(document, debian12) == []
+    assert document["stats"][debian12]["changed"] == 0

@@ -4,7 +4,7 @@
 #   testbed/build-images.sh                       # default set: debian 12 + 13, service images
 #   TESTBED_MATRIX=full testbed/build-images.sh   # adds debian:12-arm64 (qemu-user)
 #   testbed/build-images.sh debian-12 services    # explicit targets:
-#        debian-12 debian-13 debian-12-arm64 services (headscale-*, caddy and pebble images + tarballs)
+#        debian-12 debian-13 debian-12-arm64 services (headscale, caddy, pebble, Headplane stand-in images + tarballs)
 #   TESTBED_REBUILD=1 testbed/build-images.sh     # ignore every cache (cold build)
 #
 # Images (all labelled org.selfhosted.testbed.recipe=<hash of their recipe>):
@@ -322,25 +322,29 @@ build_service() {
   log "$image built ($hash), saved as ${tarball#"$root"/}"
 }
 
-# Service images of the matrix in testbed/versions.env (the versions build-binaries.sh
-# builds: default, or every version with TESTBED_MATRIX=full), and of any other finished
-# headscale binary (a finished build has its .stamp). A matrix binary that is missing is
-# named (a test that needs its image fails on the missing image).
+# Service images that scenarios and tests load: headscale images of the matrix's test
+# versions in testbed/versions.env (the container scenarios and tests/integration run
+# HEADSCALE_DEFAULT; TESTBED_MATRIX=full every version), Caddy, Pebble and the Headplane
+# stand-in. The upgrade steps (HEADSCALE_UPGRADE) run as binaries, so they get no image,
+# but a missing binary is named all the same. A finished build has its .stamp.
 build_services() {
-  local bin version versions
+  local bin version versions images
   # shellcheck source-path=SCRIPTDIR source=versions.env
   source "$root/testbed/versions.env"
   if [[ ${TESTBED_MATRIX:-default} == full ]]; then
     read -ra versions <<<"$HEADSCALE_FULL"
+    read -ra images <<<"$HEADSCALE_FULL"
   else
     read -ra versions <<<"$HEADSCALE_DEFAULT $HEADSCALE_UPGRADE"
+    read -ra images <<<"$HEADSCALE_DEFAULT"
   fi
   for version in "${versions[@]}"; do
     bin="$bindir/headscale-$version-amd64/headscale"
     [[ -x $bin && -f $(dirname "$bin")/.stamp ]] ||
-      log "warning: headscale $version is not built (${bin#"$root"/}), no image: run testbed/build-binaries.sh"
+      log "warning: headscale $version is not built (${bin#"$root"/}): run testbed/build-binaries.sh"
   done
-  for bin in "$bindir"/headscale-*-amd64/headscale; do
+  for version in "${images[@]}"; do
+    bin="$bindir/headscale-$version-amd64/headscale"
     [[ -x $bin && -f $(dirname "$bin")/.stamp ]] || continue
     build_service headscale "$bin"
   done

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the HEADPLANE STAND-IN images of the test bed (NOT Headplane; see
-# testbed/standins/headplane/README.md): one tag per Headplane release the headplane role
-# knows, selfhosted-testbed/headplane-standin:<version>, each with STANDIN_HEADPLANE_VERSION
+# testbed/standins/headplane/README.md): one tag per Headplane release a scenario
+# loads (versions below), selfhosted-testbed/headplane-standin:<version>, each with STANDIN_HEADPLANE_VERSION
 # set, all saved in one tarball for `docker load`:
 #
 #   testbed/standins/build-headplane-standin.sh      # called by testbed/build-images.sh
@@ -23,8 +23,9 @@ repo=selfhosted-testbed/headplane-standin
 label=org.selfhosted.testbed.recipe
 tarball="$imgcache/headplane-standin.tar"
 rebuild=${TESTBED_REBUILD:-0}
-# The Headplane releases of the role's pairing table (roles/headplane/vars/main.yml).
-versions=(0.6.1 0.6.2 0.6.3 0.7.0-beta.4)
+# The Headplane releases a scenario loads (molecule/server); any release of the role's
+# pairing table (roles/headplane/vars/main.yml) can be added here.
+versions=(0.6.1)
 standin="$root/testbed/standins/headplane/headplane_standin.py"
 checker="$root/plugins/module_utils/headplane_config.py"
 python=${TESTBED_PYTHON:-$root/.venv/bin/python}

@@ -14,7 +14,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
 export TESTBED_MATRIX
 
-.PHONY: setup system-packages venv importer-venv collection testbed test lint docs sanity pytest unit integration molecule build clean bench
+.PHONY: setup system-packages venv importer-venv collection testbed test lint docs sanity pytest unit integration molecule build clean bench bench-site
 
 setup: system-packages venv importer-venv collection testbed
 
@@ -68,9 +68,15 @@ integration:
 molecule:
 	pytest tests/molecule
 
-# No-op module runs timed on an empty vs a loaded headscale (bench/README.md); e.g. BENCH_ARGS="--runs 5".
+# Benchmarks (bench/README.md). Heavy: run under the lock. No-op module runs timed on an
+# empty vs a loaded headscale (BENCH_ARGS="--runs 5"), then a no-op re-run of site.yml on
+# the lab timed against the floor (BENCH_SITE_ARGS="--runs 5"); bench-site runs only that.
 bench:
 	python bench/bench_noop.py $(BENCH_ARGS)
+	python bench/bench_site.py $(BENCH_SITE_ARGS)
+
+bench-site:
+	python bench/bench_site.py $(BENCH_SITE_ARGS)
 
 # galaxy-importer (what Galaxy runs on an uploaded tarball) in a venv of its own: it pins its own
 # ansible-core/ansible-lint. The ansible package brings the dependency collections

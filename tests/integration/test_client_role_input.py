@@ -58,7 +58,7 @@ def debian12() -> Iterator[str]:
         check=True, capture_output=True,
     )
     try:
-        for _ in range(60):
+        for _attempt in range(60):
             state = subprocess.run(["docker", "exec", name, "systemctl", "is-system-running"],
                                    capture_output=True, text=True, check=False).stdout.strip()
             if state in ("running", "degraded"):

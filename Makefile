@@ -1,6 +1,7 @@
 # selfhosted.headscale: developer entry points.
 #   make setup   prepare this machine: venv, collection path, test-bed programs and images
 #   make test    the whole suite: lint, sanity, unit, integration, molecule
+#   make demo    a working tailnet in local containers (site.yml, then verify.yml); make demo-clean
 # TESTBED_MATRIX=full selects every supported headscale/tailscale version (and arm64).
 
 SHELL := /bin/bash
@@ -14,7 +15,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
 export TESTBED_MATRIX
 
-.PHONY: setup system-packages venv importer-venv collection testbed test lint docs sanity pytest unit integration molecule build clean bench bench-site
+.PHONY: setup system-packages venv importer-venv collection testbed test lint docs sanity pytest unit integration molecule build clean bench bench-site demo demo-clean
 
 setup: system-packages venv importer-venv collection testbed
 
@@ -67,6 +68,19 @@ integration:
 
 molecule:
 	pytest tests/molecule
+
+# The lab of the molecule scenario "mesh" as a demo: a headscale server (container mode,
+# Caddy with a certificate from the lab's ACME CA), a subnet router and exit node, a laptop
+# using both, and the networks behind them. `converge` creates the containers, prepares the
+# lab and runs playbooks/site.yml; `verify` runs playbooks/verify.yml (the table) and the
+# nothing-calls-home checks. The containers stay until `make demo-clean`.
+DEMO_MOLECULE := MOLECULE_GLOB='molecule/*/molecule.yml' molecule -c molecule/_shared/base.yml
+demo:
+	$(DEMO_MOLECULE) converge -s mesh
+	$(DEMO_MOLECULE) verify -s mesh
+
+demo-clean:
+	$(DEMO_MOLECULE) destroy -s mesh
 
 # Benchmarks (bench/README.md). Heavy: run under the lock. No-op module runs timed on an
 # empty vs a loaded headscale (BENCH_ARGS="--runs 5"), then a no-op re-run of site.yml on

@@ -74,7 +74,7 @@ molecule:
 # using both, and the networks behind them. `converge` creates the containers, prepares the
 # lab and runs playbooks/site.yml; `verify` runs playbooks/verify.yml (the table) and the
 # nothing-calls-home checks. The containers stay until `make demo-clean`.
-DEMO_MOLECULE := MOLECULE_GLOB='molecule/*/molecule.yml' molecule -c molecule/_shared/base.yml
+DEMO_MOLECULE := MOLECULE_GLOB='molecule/_*/molecule.yml' molecule -c molecule/_shared/base.yml
 demo:
 	$(DEMO_MOLECULE) converge -s mesh
 	$(DEMO_MOLECULE) verify -s mesh

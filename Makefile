@@ -75,7 +75,10 @@ molecule:
 # lab and runs playbooks/site.yml; `verify` runs playbooks/verify.yml (the table) and the
 # nothing-calls-home checks. The containers stay until `make demo-clean`.
 DEMO_MOLECULE := MOLECULE_GLOB='molecule/_*/molecule.yml' molecule -c molecule/_shared/base.yml
+# build-images.sh first: a second when up to date, and it re-exports Pebble's CA from the
+# image Docker has now (another checkout on the same Docker may have rebuilt it).
 demo:
+	testbed/build-images.sh
 	$(DEMO_MOLECULE) converge -s mesh
 	$(DEMO_MOLECULE) verify -s mesh
 

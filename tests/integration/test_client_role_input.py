@@ -11,11 +11,7 @@ second control without the tag shows the role then goes on to change the host.
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from harness.roles import run_role
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = "selfhosted-testbed/debian:12"
@@ -71,39 +67,6 @@ def debian12() -> Iterator[str]:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
 
 
-def run_role(host: str, extra_vars: dict[str, Any], tags: str = "") -> dict[str, Any]:
-    """Run selfhosted.headscale.tailscale_client on host; return the json callback's document."""
-    playbook = [{
-        "name": "Client role input test",
-        "hosts": host,
-        "gather_facts": False,
-        "roles": [{"role": "selfhosted.headscale.tailscale_client"}],
-    }]
-    with tempfile.TemporaryDirectory(prefix="client-input-") as tmp:
-        path = Path(tmp) / "playbook.yml"
-        path.write_text(yaml.safe_dump(playbook, sort_keys=False))
-        vars_path = Path(tmp) / "vars.json"
-        vars_path.write_text(json.dumps({"ansible_python_interpreter": "/usr/bin/python3", **extra_vars}))
-        env = dict(os.environ)
-        env.update({
-            "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".collections"),
-            "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_HOST_KEY_CHECKING": "false",
-            "ANSIBLE_RETRY_FILES_ENABLED": "false",
-        })
-        argv = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", f"{host},",
-                "-c", "community.docker.docker", "-e", f"@{vars_path}", str(path)]
-        if tags:
-            argv += ["--tags", tags]
-        proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp, check=False)
-    try:
-        return json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        pytest.fail(f"ansible-playbook printed no JSON (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}",
-                    pytrace=False)
-
-
 def failures(document: dict[str, Any], host: str) -> list[tuple[str, str]]:
     """(task name, message) of every failed task of host."""
     out = []
@@ -141,7 +104,7 @@ CASES = [
 @pytest.mark.parametrize(("extra_vars", "task", "variable"),
                          [pytest.param(*case[1:], id=case[0]) for case in CASES])
 def test_bad_input_fails_first(debian12: str, extra_vars: dict[str, Any], task: str, variable: str) -> None:
-    document = run_role(debian12, {**GOOD, **extra_vars})
+    document = run_role(debian12, "tailscale_client", {**GOOD, **extra_vars})
     stats = document["stats"][debian12]
     assert stats["changed"] == 0, f"the failing run changed something: {stats}"
     found = failures(document, debian12)
@@ -153,7 +116,7 @@ def test_bad_input_fails_first(debian12: str, extra_vars: dict[str, Any], task: 
 
 def test_good_input_passes_the_checks(debian12: str) -> None:
     """Control: good input passes every preflight check, without a change."""
-    document = run_role(debian12, GOOD, tags="tailscale_client_preflight")
+    document = run_role(debian12, "tailscale_client", GOOD, tags="tailscale_client_preflight")
     assert failures(document, debian12) == []
     stats = document["stats"][debian12]
     assert stats["changed"] == 0 and stats["ok"] > 3, stats
@@ -165,13 +128,13 @@ def test_good_input_installs_then_state_absent_removes(debian12: str) -> None:
     the role installed, and a second absent run changes nothing."""
     install = {**GOOD, "tailscale_client_advertise_routes": [], "tailscale_client_enrol": False,
                "tailscale_client_service_state": "stopped", "tailscale_client_service_enabled": False}
-    document = run_role(debian12, install)
+    document = run_role(debian12, "tailscale_client", install)
     assert failures(document, debian12) == []
     assert document["stats"][debian12]["changed"] > 0
     installed = subprocess.run(["docker", "exec", debian12, "test", "-x", "/usr/local/bin/tailscale"], check=False)
     assert installed.returncode == 0
 
-    document = run_role(debian12, {**install, "tailscale_client_state": "absent"})
+    document = run_role(debian12, "tailscale_client", {**install, "tailscale_client_state": "absent"})
     assert failures(document, debian12) == []
     assert document["stats"][debian12]["changed"] > 0
     left = subprocess.run(
@@ -181,6 +144,6 @@ def test_good_input_installs_then_state_absent_removes(debian12: str) -> None:
     )
     assert left.stdout.strip() == "", f"left behind: {left.stdout}"
 
-    document = run_role(debian12, {**install, "tailscale_client_state": "absent"})
+    document = run_role(debian12, "tailscale_client", {**install, "tailscale_client_state": "absent"})
     assert failures(document, debian12) == []
     assert document["stats"][debian12]["changed"] == 0

@@ -10,20 +10,14 @@ let it through: it gets as far as the first step that needs Docker on the host.
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
-import tempfile
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from harness.roles import run_role
 
-REPO = Path(__file__).resolve().parents[2]
 IMAGE = "selfhosted-testbed/debian:12"
 
 # headscale in container mode: the binary method's host checks (systemd) do not apply, and
@@ -55,39 +49,6 @@ def debian12() -> Iterator[str]:
         yield name
     finally:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
-
-
-def run_role(host: str, role: str, extra_vars: dict[str, Any]) -> dict[str, Any]:
-    """Run selfhosted.headscale.<role> on host; return the json callback's document."""
-    playbook = [{
-        "name": "Role input test",
-        "hosts": host,
-        "gather_facts": False,
-        "roles": [{"role": f"selfhosted.headscale.{role}"}],
-    }]
-    with tempfile.TemporaryDirectory(prefix="role-input-") as tmp:
-        path = Path(tmp) / "playbook.yml"
-        path.write_text(yaml.safe_dump(playbook, sort_keys=False))
-        vars_path = Path(tmp) / "vars.json"
-        vars_path.write_text(json.dumps({"ansible_python_interpreter": "/usr/bin/python3", **extra_vars}))
-        env = dict(os.environ)
-        env.update({
-            "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".collections"),
-            "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_HOST_KEY_CHECKING": "false",
-            "ANSIBLE_RETRY_FILES_ENABLED": "false",
-        })
-        proc = subprocess.run(
-            [str(Path(sys.executable).with_name("ansible-playbook")), "-i", f"{host},",
-             "-c", "community.docker.docker", "-e", f"@{vars_path}", str(path)],
-            capture_output=True, text=True, env=env, cwd=tmp, check=False,
-        )
-    try:
-        return json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        pytest.fail(f"ansible-playbook printed no JSON (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}",
-                    pytrace=False)
 
 
 def first_failure(document: dict[str, Any], host: str) -> tuple[str, str]:

@@ -322,31 +322,27 @@ build_service() {
   log "$image built ($hash), saved as ${tarball#"$root"/}"
 }
 
-# Service images that scenarios and tests load: headscale images of the matrix's test
-# versions in testbed/versions.env (the container scenarios and tests/integration run
-# HEADSCALE_DEFAULT; TESTBED_MATRIX=full every version), Caddy, Pebble and the Headplane
-# stand-in. The upgrade steps (HEADSCALE_UPGRADE) run as binaries, so they get no image,
-# but a missing binary is named all the same. A finished build has its .stamp.
+# Service images that scenarios and tests load: headscale images of the matrix's versions
+# in testbed/versions.env (the container scenarios and tests/integration run
+# HEADSCALE_DEFAULT, molecule/upgrade's container-mode server also steps through
+# HEADSCALE_UPGRADE; TESTBED_MATRIX=full every version), Caddy, Pebble and the Headplane
+# stand-in. A missing binary is named. A finished build has its .stamp.
 build_services() {
-  local bin version versions images
+  local bin version versions
   # shellcheck source-path=SCRIPTDIR source=versions.env
   source "$root/testbed/versions.env"
   if [[ ${TESTBED_MATRIX:-default} == full ]]; then
     read -ra versions <<<"$HEADSCALE_FULL"
-    read -ra images <<<"$HEADSCALE_FULL"
   else
     read -ra versions <<<"$HEADSCALE_DEFAULT $HEADSCALE_UPGRADE"
-    read -ra images <<<"$HEADSCALE_DEFAULT"
   fi
   for version in "${versions[@]}"; do
     bin="$bindir/headscale-$version-amd64/headscale"
-    [[ -x $bin && -f $(dirname "$bin")/.stamp ]] ||
+    if [[ -x $bin && -f $(dirname "$bin")/.stamp ]]; then
+      build_service headscale "$bin"
+    else
       log "warning: headscale $version is not built (${bin#"$root"/}): run testbed/build-binaries.sh"
-  done
-  for version in "${images[@]}"; do
-    bin="$bindir/headscale-$version-amd64/headscale"
-    [[ -x $bin && -f $(dirname "$bin")/.stamp ]] || continue
-    build_service headscale "$bin"
+    fi
   done
   bin="$bindir/caddy-$CADDY_VERSION-amd64/caddy"
   if [[ -x $bin && -f $(dirname "$bin")/.stamp ]]; then build_service caddy "$bin"; fi

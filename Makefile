@@ -15,7 +15,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
 export TESTBED_MATRIX
 
-.PHONY: setup system-packages venv importer-venv collection testbed test lint docs sanity pytest unit integration molecule build clean bench bench-site demo demo-clean
+.PHONY: setup system-packages venv importer-venv collection testbed test lint docs sanity pytest unit integration molecule build clean bench bench-modules demo demo-clean
 
 setup: system-packages venv importer-venv collection testbed
 
@@ -85,15 +85,15 @@ demo:
 demo-clean:
 	$(DEMO_MOLECULE) destroy -s mesh
 
-# Benchmarks (bench/README.md). Heavy: run under the lock. No-op module runs timed on an
-# empty vs a loaded headscale (BENCH_ARGS="--runs 5"), then a no-op re-run of site.yml on
-# the lab timed against the floor (BENCH_SITE_ARGS="--runs 5"); bench-site runs only that.
+# Benchmarks (bench/README.md; heavy: containers and servers, run one at a time).
+#   make bench          a no-op re-run of site.yml on the lab timed against the floor
+#                       (BENCH_ARGS="--runs 5", "--scenario mesh", "--keep")
+#   make bench-modules  no-op module runs on an empty vs a loaded headscale (BENCH_ARGS="--runs 5")
 bench:
-	python bench/bench_noop.py $(BENCH_ARGS)
-	python bench/bench_site.py $(BENCH_SITE_ARGS)
+	python bench/bench_site.py $(BENCH_ARGS)
 
-bench-site:
-	python bench/bench_site.py $(BENCH_SITE_ARGS)
+bench-modules:
+	python bench/bench_noop.py $(BENCH_ARGS)
 
 # galaxy-importer (what Galaxy runs on an uploaded tarball) in a venv of its own: it pins its own
 # ansible-core/ansible-lint. The ansible package brings the dependency collections

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """No-op module runs on an empty and on a loaded headscale, timed inside the process.
 
-    make bench                                   # every default below
+    make bench-modules                           # every default below
     python bench/bench_noop.py [--versions 0.26.1 0.29.3] [--runs 15]
                                [--users 1000 --keys 2000 --nodes 500]
 

@@ -1,11 +1,12 @@
-"""No-op re-run of playbooks/site.yml on the lab against the floor, side by side.
+"""No-op re-run of playbooks/site.yml on a lab against the floor, side by side.
 
-Brings up the lab (the molecule "default" scenario's two containers, inventories/lab), converges
-it once with playbooks/site.yml, then runs, alternately, the floor (bench/floor.yml: facts and one
-no-op task on the same hosts) and the no-op site.yml (profile_tasks on). Prints the median wall
-times, their ratio, each run's task counts (ok/changed/skipped, summed over the hosts) and the
-slowest tasks of the last site run. Destroys the lab at the end (--keep leaves it up). Heavy:
-run under the lock (`flock /tmp/hs-heavy.lock make bench-site`).
+Brings up the hosts of a molecule scenario (default: "default", the two containers that
+inventories/lab reaches; "mesh" works the same with the inventory molecule writes for it),
+converges them once with playbooks/site.yml, then runs, alternately, the floor (bench/floor.yml:
+facts and one no-op task on the same hosts) and the no-op site.yml (profile_tasks on). Prints the
+median wall times, their ratio, each run's task counts (ok/changed/skipped, summed over the hosts),
+the time per role and the slowest tasks of the last site run. Destroys the lab at the end (--keep
+leaves it up). Heavy (containers): run one at a time (`make bench`).
 """
 
 from __future__ import annotations
@@ -21,28 +22,33 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = ["molecule", "-c", "molecule/_shared/base.yml"]
+# The scenario's molecule state (and the inventory molecule writes) lives here, not in molecule's cache.
+EPHEMERAL = REPO / ".cache" / "bench"
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)")
 # profile_tasks: "Role : Task name ------- 1.23s"
 PROFILE = re.compile(r"^(.*?)\s-{3,}\s+(\d+\.\d+)s$")
 GOAL = 3.0
 
 
-def env(profile: bool) -> dict[str, str]:
+def env(scenario: str, profile: bool) -> dict[str, str]:
     out = dict(os.environ)
     out["PATH"] = os.pathsep.join([str(REPO / ".venv" / "bin"), out.get("PATH", "")])
     out["ANSIBLE_COLLECTIONS_PATH"] = str(REPO / ".collections")
     out["ANSIBLE_NOCOLOR"] = "1"
-    out["MOLECULE_GLOB"] = "molecule/*/molecule.yml"
+    # Opt-in scenarios (mesh) live in molecule/_<name>.
+    opt_in = (REPO / "molecule" / f"_{scenario}").is_dir()
+    out["MOLECULE_GLOB"] = "molecule/_*/molecule.yml" if opt_in else "molecule/*/molecule.yml"
+    out["MOLECULE_EPHEMERAL_DIRECTORY"] = str(EPHEMERAL / scenario)
     out.pop("ANSIBLE_CALLBACKS_ENABLED", None)
     if profile:
         out["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"
-    out["PROFILE_TASKS_TASK_OUTPUT_LIMIT"] = "15"
+    out["PROFILE_TASKS_TASK_OUTPUT_LIMIT"] = "all"
     return out
 
 
-def run(argv: list[str], profile: bool = False) -> tuple[float, str]:
+def run(argv: list[str], scenario: str, profile: bool = False) -> tuple[float, str]:
     start = time.monotonic()
-    proc = subprocess.run(argv, cwd=REPO, env=env(profile), capture_output=True, text=True, check=False)
+    proc = subprocess.run(argv, cwd=REPO, env=env(scenario, profile), capture_output=True, text=True, check=False)
     took = time.monotonic() - start
     if proc.returncode != 0:
         sys.exit(f"{' '.join(argv)} failed (rc={proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
@@ -61,33 +67,47 @@ def counts(output: str) -> dict[str, int]:
 
 
 def slowest(output: str) -> list[tuple[str, float]]:
+    """(task, seconds) of every task, slowest first (profile_tasks; one line per task over all hosts)."""
     tail = output.split("TASKS RECAP", 1)[-1] if "TASKS RECAP" in output else output
     return [(m[1].strip(), float(m[2])) for m in map(PROFILE.match, tail.splitlines()) if m]
+
+
+def by_role(tasks: list[tuple[str, float]]) -> list[tuple[str, int, float]]:
+    """(role, tasks, seconds), most seconds first; tasks outside a role count as "(play)"."""
+    totals: dict[str, list[float]] = {}
+    for name, seconds in tasks:
+        role = name.split(" : ", 1)[0] if " : " in name else "(play)"
+        totals.setdefault(role, []).append(seconds)
+    return sorted(((role, len(times), sum(times)) for role, times in totals.items()), key=lambda row: -row[2])
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs of each side (default 3)")
     parser.add_argument("--keep", action="store_true", help="leave the lab up afterwards")
+    parser.add_argument("--top", type=int, default=15, help="slowest tasks to list (default 15)")
     parser.add_argument("--scenario", default="default", help="molecule scenario whose hosts to use (default: default)")
     parser.add_argument(
         "--inventory",
-        default="inventories/lab",
-        help="inventory reaching the scenario's hosts (default: inventories/lab, the default scenario's)",
+        help="inventory reaching the scenario's hosts (default: inventories/lab for the default scenario, "
+        "else the one molecule writes for the scenario)",
     )
     args = parser.parse_args()
-    playbook = ["ansible-playbook", "-i", args.inventory]
+    scenario = args.scenario
+    inventory = args.inventory or (
+        "inventories/lab" if scenario == "default" else str(EPHEMERAL / scenario / "inventory"))
+    playbook = ["ansible-playbook", "-i", inventory]
     try:
-        run([*BASE, "create", "-s", args.scenario])
-        run([*BASE, "prepare", "-s", args.scenario])
-        took, out = run([*playbook, "playbooks/site.yml"])
+        run([*BASE, "create", "-s", scenario], scenario)
+        run([*BASE, "prepare", "-s", scenario], scenario)
+        took, out = run([*playbook, "playbooks/site.yml"], scenario)
         print(f"converge: {took:.1f} s, {counts(out)}")
         floor, site = [], []
         for _run in range(args.runs):
-            took, out = run([*playbook, "bench/floor.yml"])
+            took, out = run([*playbook, "bench/floor.yml"], scenario)
             floor.append(took)
             floor_counts = counts(out)
-            took, out = run([*playbook, "playbooks/site.yml"], profile=True)
+            took, out = run([*playbook, "playbooks/site.yml"], scenario, profile=True)
             site.append(took)
             site_counts = counts(out)
             if site_counts["changed"]:
@@ -96,7 +116,8 @@ def main() -> int:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False
         ).stdout.strip()
-        print(f"commit {commit}; {args.runs} runs each, alternating; load average {os.getloadavg()[0]:.1f}")
+        print(f"scenario {scenario}, inventory {inventory}; commit {commit}; {args.runs} runs each, alternating; "
+              f"load average {os.getloadavg()[0]:.1f}")
         print("| run | median s | runs s | ok | changed | skipped |")
         print("|---|---|---|---|---|---|")
         for name, times, tasks in (("floor", floor, floor_counts), ("no-op site.yml", site, site_counts)):
@@ -105,13 +126,22 @@ def main() -> int:
                 f"| {tasks['ok']} | {tasks['changed']} | {tasks['skipped']} |"
             )
         print(f"\nratio: {ratio:.1f}x (goal <= {GOAL:.0f}x: {'met' if ratio <= GOAL else 'missed'})")
-        print("\nslowest tasks of the last site.yml run (profile_tasks):")
-        for name, seconds in slowest(out):
-            print(f"- {seconds:.2f} s  {name}")
+        tasks = slowest(out)
+        total = sum(seconds for _name, seconds in tasks)
+        print(f"\nthe last site.yml run by role (profile_tasks: {len(tasks)} tasks, {total:.1f} s):")
+        print("| role | tasks | s |")
+        print("|---|---|---|")
+        for role, number, seconds in by_role(tasks):
+            print(f"| {role} | {number} | {seconds:.1f} |")
+        print(f"\nits {args.top} slowest tasks:")
+        print("| s | task |")
+        print("|---|---|")
+        for name, seconds in tasks[: args.top]:
+            print(f"| {seconds:.2f} | {name} |")
     finally:
         if not args.keep:
             subprocess.run(
-                [*BASE, "destroy", "-s", args.scenario], cwd=REPO, env=env(False), capture_output=True, check=False
+                [*BASE, "destroy", "-s", scenario], cwd=REPO, env=env(scenario, False), capture_output=True, check=False
             )
     return 0
 

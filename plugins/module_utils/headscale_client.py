@@ -228,7 +228,7 @@ class HeadscaleClient:
         raw = self.transport.create_preauthkey(owner_id, reusable=reusable, ephemeral=ephemeral,
                                                expiration=expiration, seconds=validation.expiration(expiration),
                                                tags=list(tags or []))
-        self._drop_preauthkeys()
+        self._drop("preauthkeys")
         return normalize.preauthkey(raw, reveal=True)
 
     def expire_preauthkey(self, key):
@@ -239,14 +239,11 @@ class HeadscaleClient:
             if secret is None:
                 raise HeadscaleError("pre-auth key %s cannot be expired: its secret is not known." % key["id"])
         self.transport.expire_preauthkey(key["id"], key["user_id"], secret)
-        self._drop_preauthkeys()
+        self._drop("preauthkeys")
 
     def delete_preauthkey(self, key):
         """Delete a listed key (0.28+, gated by the module)."""
         self.transport.delete_preauthkey(key["id"])
-        self._drop_preauthkeys()
-
-    def _drop_preauthkeys(self):
         self._drop("preauthkeys")
 
     # -- API keys ---------------------------------------------------------------------------------

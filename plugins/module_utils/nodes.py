@@ -45,12 +45,17 @@ def find_node(nodes, ref, user=None, field="node"):
     return found[0] if found else None
 
 
+def not_found(ref, user=None, field="node"):
+    """The error for a reference no node matches."""
+    return HeadscaleError(
+        "%s %r does not exist on headscale%s (looked up by ID, given name and host name)."
+        % (field, ref, " for user %r" % user if user is not None else ""))
+
+
 def require_node(nodes, ref, user=None, field="node"):
     node = find_node(nodes, ref, user=user, field=field)
     if node is None:
-        raise HeadscaleError(
-            "%s %r does not exist on headscale%s (looked up by ID, given name and host name)."
-            % (field, ref, " for user %r" % user if user is not None else ""))
+        raise not_found(ref, user, field)
     return node
 
 

@@ -342,9 +342,7 @@ def handle(module, client):
             before = None
             all_nodes = client.list_nodes()
         elif node is None:
-            raise HeadscaleError(
-                "node %r does not exist on headscale%s (looked up by ID, given name and host name)."
-                % (params["node"], " for user %r" % params["user"] if params["user"] else ""))
+            raise node_utils.not_found(params["node"], params["user"] or None)
         else:
             before = node
         check_against(node, params, all_nodes, client)

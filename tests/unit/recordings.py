@@ -84,6 +84,14 @@ def recorded_nodes(folder: Path, version: str, transport: str) -> list[dict]:
     return [normalize.node(item) for item in raw]
 
 
+def recorded_policy_texts(version: str) -> dict[str, str]:
+    """The HuJSON policy (with comments) the node scenario stored, as `policy get` (``cli``) and
+    GET /api/v1/policy (``api``) returned it."""
+    cli = json.loads((SCENARIOS / version / "cli-policy-get.json").read_text())
+    api = json.loads((SCENARIOS / version / "api-policy-get.json").read_text())
+    return {"cli": cli["stdout"], "api": json.loads(api["body"])["policy"]}
+
+
 def cli_replaying(version: str, name: str):
     """The CLI transport for ``version`` whose runner replays the recording ``cli-<name>``; the argv,
     stdin and environment of every call land in ``.seen``."""

@@ -3,33 +3,12 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from ansible_collections.selfhosted.headscale.plugins.module_utils import hujson
 from ansible_collections.selfhosted.headscale.plugins.module_utils.validation import ValidationError
 from ansible_collections.selfhosted.headscale.plugins.modules import headscale_policy
 
-from tests.unit.recordings import SCENARIOS
-
-
-def recording(version: str, name: str) -> dict:
-    return json.loads((SCENARIOS / version / f"{name}.json").read_text())
-
-
-def recorded_policy_texts(version: str) -> dict[str, str]:
-    cli = recording(version, "cli-policy-get")
-    api = json.loads(recording(version, "api-policy-get")["body"])
-    return {"cli": cli["stdout"], "api": api["policy"]}
-
-
-def test_recorded_policy_keeps_comments_and_parses(version):
-    texts = recorded_policy_texts(version)
-    for text in texts.values():
-        assert "// recorded by" in text  # headscale stores the text verbatim
-        assert hujson.parse(text)["tagOwners"] == {"tag:web": ["alice@"]}
-    # The CLI prints one extra newline; meaning is the same.
-    assert hujson.canonical(hujson.parse(texts["cli"])) == hujson.canonical(hujson.parse(texts["api"]))
+from tests.unit.recordings import recorded_policy_texts
 
 
 def test_policy_comparison_ignores_formatting(version):

@@ -117,8 +117,8 @@ class HeadscaleFactory:
 
 
 def _lifetime(factory: HeadscaleFactory | TailscaleNodeFactory) -> Iterator[Any]:
-    """Yield ``factory``; afterwards stop all it started, whatever failed meanwhile (the fixtures below
-    differ only in scope and in what they outlive)."""
+    """Yield ``factory``; afterwards stop all it started, whatever failed meanwhile (every factory
+    fixture below)."""
     try:
         yield factory
     finally:
@@ -149,12 +149,6 @@ def fresh_headscale(headscale_version: str) -> Iterator[HeadscaleServer]:
 @pytest.fixture
 def headscale_factory(headscale_version: str) -> Iterator[HeadscaleFactory]:
     """Start servers with other settings, e.g. ``headscale_factory(policy_mode="file")``; stopped after the test."""
-    yield from _lifetime(HeadscaleFactory(headscale_version))
-
-
-@pytest.fixture(scope="module")
-def module_headscale_factory(headscale_version: str) -> Iterator[HeadscaleFactory]:
-    """Like ``headscale_factory``, but the servers live for the whole test module."""
     yield from _lifetime(HeadscaleFactory(headscale_version))
 
 

@@ -12,17 +12,15 @@ second control without the tag shows the role then goes on to change the host.
 from __future__ import annotations
 
 import subprocess
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import roles
 from harness.roles import run_role
 
 REPO = Path(__file__).resolve().parents[2]
-IMAGE = "selfhosted-testbed/debian:12"
 
 GOOD = {
     "tailscale_client_install_method": "static",
@@ -37,34 +35,8 @@ GOOD = {
 
 @pytest.fixture(scope="module")
 def debian12() -> Iterator[str]:
-    """A Debian 12 container with Python and no network, removed after the module."""
-    name = f"hs-clinput-{uuid.uuid4().hex[:8]}"
-    inspect = subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True, check=False)
-    if inspect.returncode != 0:
-        pytest.fail(f"{IMAGE} is not built: run make setup (testbed/build-images.sh)", pytrace=False)
-    # systemd as PID 1, with the test bed's container settings (molecule/_shared/create.yml)
-    subprocess.run(
-        ["docker", "run", "-d", "--rm", "--network", "none", "--name", name,
-         "--label", "org.selfhosted.testbed.scenario=test_client_role_input",
-         "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "--cap-add", "NET_RAW", "--cap-add", "MKNOD",
-         "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
-         "--cgroupns", "host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
-         "--tmpfs", "/run:rw,nosuid,nodev,mode=755", "--tmpfs", "/run/lock:rw,nosuid,nodev,noexec",
-         "-e", "container=docker", "--stop-signal", "SIGRTMIN+3", IMAGE],
-        check=True, capture_output=True,
-    )
-    try:
-        for _attempt in range(60):
-            state = subprocess.run(["docker", "exec", name, "systemctl", "is-system-running"],
-                                   capture_output=True, text=True, check=False).stdout.strip()
-            if state in ("running", "degraded"):
-                break
-            time.sleep(0.5)
-        else:
-            pytest.fail(f"{name} did not boot (systemctl is-system-running: {state})", pytrace=False)
+    with roles.debian12("hs-clinput", "test_client_role_input", systemd=True) as name:
         yield name
-    finally:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
 
 
 def failures(document: dict[str, Any], host: str) -> list[tuple[str, str]]:
@@ -98,6 +70,14 @@ CASES = [
      "Check the exit node settings", "tailscale_client_exit_node_allow_lan_access"),
     ("unknown-state", {"tailscale_client_state": "gone"},
      "Validating arguments", "tailscale_client_state"),
+    ("unknown-login", {"tailscale_client_login": "browser"},
+     "Validating arguments", "tailscale_client_login"),
+    ("login-user-with-key-login", {"tailscale_client_login_user": "ops", "tailscale_client_auth_key_server": "hs"},
+     "Check the interactive login settings", "tailscale_client_login_user"),
+    ("login-user-without-server", {"tailscale_client_login": "interactive", "tailscale_client_login_user": "ops"},
+     "Check the interactive login settings", "tailscale_client_auth_key_server"),
+    ("interactive-with-auth-key", {"tailscale_client_login": "interactive", "tailscale_client_auth_key": "k" * 48},
+     "Check the interactive login settings", "tailscale_client_auth_key"),
 ]
 
 

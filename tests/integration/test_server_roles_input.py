@@ -10,15 +10,12 @@ let it through: it gets as far as the first step that needs Docker on the host.
 
 from __future__ import annotations
 
-import subprocess
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from harness import roles
 from harness.roles import run_role
-
-IMAGE = "selfhosted-testbed/debian:12"
 
 # headscale in container mode: the binary method's host checks (systemd) do not apply, and
 # on this host without Docker the first step after the preflight stops the control run.
@@ -34,21 +31,8 @@ HEADSCALE_029 = {**HEADSCALE_GOOD, "headscale_version": "0.29.3",
 
 @pytest.fixture(scope="module")
 def debian12() -> Iterator[str]:
-    """A Debian 12 container with Python and no network, removed after the module."""
-    name = f"hs-input-{uuid.uuid4().hex[:8]}"
-    inspect = subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True, check=False)
-    if inspect.returncode != 0:
-        pytest.fail(f"{IMAGE} is not built: run make setup (testbed/build-images.sh)", pytrace=False)
-    subprocess.run(
-        ["docker", "run", "-d", "--rm", "--network", "none", "--name", name,
-         "--label", "org.selfhosted.testbed.scenario=test_server_roles_input",
-         IMAGE, "sleep", "infinity"],
-        check=True, capture_output=True,
-    )
-    try:
+    with roles.debian12("hs-input", "test_server_roles_input") as name:
         yield name
-    finally:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
 
 
 def first_failure(document: dict[str, Any], host: str) -> tuple[str, str]:

@@ -184,21 +184,9 @@ class HeadscaleServer(processes.LoggedProcess):
         return [str(self.binary), "-c", str(self.config_path), "serve"]
 
     def start(self, timeout: float = START_TIMEOUT) -> HeadscaleServer:
-        self._egress = egress.lab_guard()
-        self._egress_snapshot = self._egress.snapshot()
-        self._log_handle = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            self.argv,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log_handle,
-            stderr=subprocess.STDOUT,
-            cwd=self.workdir,
-            env=self._env(),
-            start_new_session=True,
-            **self._egress.popen_kwargs(),
-        )
+        self.process = self.spawn(self.argv, self._env())
         try:
-            self._check_process(self._egress)
+            self._check_process()
         except AssertionError:
             self._start_failed = True
             self.stop(check_log=False)
@@ -218,7 +206,7 @@ class HeadscaleServer(processes.LoggedProcess):
                 raise ServerDied(f"headscale {self.version} not healthy after {timeout}s:\n{self.log_tail()}")
             time.sleep(0.1)
 
-    def _check_process(self, guard: egress.Guard) -> None:
+    def _check_process(self) -> None:
         """The running process is the one we meant: our argv (config file) and the guard's group."""
         assert self.process is not None
         try:
@@ -228,9 +216,7 @@ class HeadscaleServer(processes.LoggedProcess):
         if not argv and self.process.poll() is not None:
             return
         assert argv == self.argv, f"headscale runs as {argv}, not {self.argv}"
-        assert gids[1] == gids[3] == guard.gid, (
-            f"headscale (pid {self.process.pid}) runs with gids {gids}, not the egress guard's group "
-            f"{guard.group} ({guard.gid})")
+        self.assert_guarded("headscale", self.process.pid, gids)
 
     def death_report(self) -> str | None:
         """None while running; what to tell when the server died (processes.check_running)."""
@@ -288,9 +274,7 @@ class HeadscaleServer(processes.LoggedProcess):
             if self.process is not None:
                 died_early = processes.terminate(self.process, grace=10)
         finally:
-            if self._log_handle is not None:
-                self._log_handle.close()
-                self._log_handle = None
+            self.close_log()
         if not check_log or self._start_failed or self.process is None:
             return
         problems = self.exit_problems("headscale", died_early, f"headscale {self.version} ({self.url})")

@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 from tests.checks.nothing_calls_home import find_calls_home
 
+from . import egress
+
 
 class ProcessDied(RuntimeError):
     """A daemon the harness started exited while it should be running."""
@@ -84,13 +86,44 @@ def gids(pid: int) -> tuple[int, int, int, int]:
 
 
 class LoggedProcess:
-    """What headscale servers and tailscaled nodes share: their log file (``log_path``) and the checks
-    their ``stop`` runs on it (died on its own, calls home, what the egress guard counted)."""
+    """What headscale servers and tailscaled nodes share: starting the daemon under the egress guard
+    with its output in its log file (``log_path``), and the checks their ``stop`` runs on it (died on
+    its own, calls home, what the egress guard counted)."""
 
     log_path: Path
+    workdir: Path
     log_tail_lines = 30
     _egress: Any = None
     _egress_snapshot: Any = None
+    _log_handle: Any = None
+
+    def spawn(self, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        """Start ``argv`` in ``workdir``, in a session of its own, under the egress guard (snapshot
+        taken first), stdout and stderr appended to ``log_path``."""
+        self._egress = egress.lab_guard()
+        self._egress_snapshot = self._egress.snapshot()
+        self._log_handle = open(self.log_path, "ab")
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_handle,
+            stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+            env=env,
+            start_new_session=True,
+            **self._egress.popen_kwargs(),
+        )
+
+    def assert_guarded(self, name: str, pid: int, gids: tuple[int, int, int, int]) -> None:
+        """The process ``pid`` (``gids`` from :func:`gids`) runs under the egress guard's group."""
+        guard = self._egress
+        assert gids[1] == gids[3] == guard.gid, (
+            f"{name} (pid {pid}) runs with gids {gids}, not the egress guard's group {guard.group} ({guard.gid})")
+
+    def close_log(self) -> None:
+        if self._log_handle is not None:
+            self._log_handle.close()
+            self._log_handle = None
 
     def log_text(self) -> str:
         try:

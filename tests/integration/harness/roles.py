@@ -1,4 +1,4 @@
-"""Run one role of the collection against a test-bed container and read the json callback's document."""
+"""Throw-away test-bed containers, and one role of the collection run against one (json callback)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,57 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[3]
+from .versions import REPO
+
+IMAGE = "selfhosted-testbed/debian:12"
+# systemd as PID 1, with the test bed's container settings (molecule/_shared/create.yml)
+SYSTEMD_ARGS = [
+    "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "--cap-add", "NET_RAW", "--cap-add", "MKNOD",
+    "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
+    "--cgroupns", "host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+    "--tmpfs", "/run:rw,nosuid,nodev,mode=755", "--tmpfs", "/run/lock:rw,nosuid,nodev,noexec",
+    "-e", "container=docker", "--stop-signal", "SIGRTMIN+3",
+]
+
+
+@contextmanager
+def debian12(prefix: str, scenario: str, systemd: bool = False) -> Iterator[str]:
+    """A Debian 12 container of the test bed (``IMAGE``) with Python and no network, named
+    ``<prefix>-<random>`` and labelled with ``scenario``; removed afterwards. ``systemd``: systemd
+    as PID 1 (waits until it has booted), else ``sleep``."""
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    inspect = subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True, check=False)
+    if inspect.returncode != 0:
+        pytest.fail(f"{IMAGE} is not built: run make setup (testbed/build-images.sh)", pytrace=False)
+    subprocess.run(
+        ["docker", "run", "-d", "--rm", "--network", "none", "--name", name,
+         "--label", f"org.selfhosted.testbed.scenario={scenario}",
+         *([*SYSTEMD_ARGS, IMAGE] if systemd else [IMAGE, "sleep", "infinity"])],
+        check=True, capture_output=True,
+    )
+    try:
+        if systemd:
+            for _attempt in range(60):
+                state = subprocess.run(["docker", "exec", name, "systemctl", "is-system-running"],
+                                       capture_output=True, text=True, check=False).stdout.strip()
+                if state in ("running", "degraded"):
+                    break
+                time.sleep(0.5)
+            else:
+                pytest.fail(f"{name} did not boot (systemctl is-system-running: {state})", pytrace=False)
+        yield name
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
 
 
 def run_role(host: str, role: str, extra_vars: dict[str, Any], tags: str = "") -> dict[str, Any]:

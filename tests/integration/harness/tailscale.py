@@ -91,19 +91,7 @@ class TailscaleNode(processes.LoggedProcess):
         ]
 
     def start_daemon(self) -> TailscaleNode:
-        self._egress = egress.lab_guard()
-        self._egress_snapshot = self._egress.snapshot()
-        self._log_handle = open(self.log_path, "ab")
-        self.daemon = subprocess.Popen(
-            self.daemon_argv,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log_handle,
-            stderr=subprocess.STDOUT,
-            cwd=self.workdir,
-            env={**os.environ, "HOME": str(self.workdir), **TAILSCALED_ENV},
-            start_new_session=True,
-            **self._egress.popen_kwargs(),
-        )
+        self.daemon = self.spawn(self.daemon_argv, {**os.environ, "HOME": str(self.workdir), **TAILSCALED_ENV})
         self.check_daemon_process()
         processes.register(self)
         wait_for(f"tailscaled {self.hostname} to listen",
@@ -123,9 +111,7 @@ class TailscaleNode(processes.LoggedProcess):
         if not argv and self.daemon.poll() is not None:
             raise processes.ProcessDied(self.death_report() or f"tailscaled {self.hostname} exited")
         assert REQUIRED_FLAG in argv, f"tailscaled {self.hostname} (pid {pid}) runs without {REQUIRED_FLAG}: {argv}"
-        assert gids[1] == gids[3] == self._egress.gid, (
-            f"tailscaled {self.hostname} (pid {pid}) runs with gids {gids}, not the egress guard's group "
-            f"{self._egress.group} ({self._egress.gid})")
+        self.assert_guarded(f"tailscaled {self.hostname}", pid, gids)
 
     def death_report(self) -> str | None:
         """None while the daemon runs; what to tell when it died (processes.check_running)."""
@@ -238,9 +224,7 @@ class TailscaleNode(processes.LoggedProcess):
                 if self.daemon is not None:
                     died_early = processes.terminate(self.daemon, grace=15)
             finally:
-                if self._log_handle is not None:
-                    self._log_handle.close()
-                    self._log_handle = None
+                self.close_log()
         if not check_log or self.daemon is None:
             return
         name = f"tailscaled {self.hostname}"

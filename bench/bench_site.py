@@ -35,7 +35,7 @@ def env(scenario: str, profile: bool) -> dict[str, str]:
     out["PATH"] = os.pathsep.join([str(REPO / ".venv" / "bin"), out.get("PATH", "")])
     out["ANSIBLE_COLLECTIONS_PATH"] = str(REPO / ".collections")
     out["ANSIBLE_NOCOLOR"] = "1"
-    # Opt-in scenarios (mesh) live in molecule/_<name>.
+    # Opt-in scenarios (not collected by tests/molecule) live in molecule/_<name>.
     opt_in = (REPO / "molecule" / f"_{scenario}").is_dir()
     out["MOLECULE_GLOB"] = "molecule/_*/molecule.yml" if opt_in else "molecule/*/molecule.yml"
     out["MOLECULE_EPHEMERAL_DIRECTORY"] = str(EPHEMERAL / scenario)

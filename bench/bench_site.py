@@ -110,7 +110,8 @@ def main() -> int:
         # The lab as a user converges it; another scenario as molecule does (its converge is site.yml).
         converge = [*playbook, "playbooks/site.yml"] if scenario == "default" else [*BASE, "converge", "-s", scenario]
         took, out = run(converge, scenario)
-        print(f"converge: {took:.1f} s, {counts(out)}")
+        converged = counts(out)
+        print(f"converge: {took:.1f} s" + (f", {converged}" if any(converged.values()) else ""))
         floor, site = [], []
         for _run in range(args.runs):
             took, out = run([*playbook, "bench/floor.yml"], scenario)

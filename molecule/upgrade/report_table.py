@@ -40,8 +40,8 @@ def main(path: str) -> None:
     with open(path, encoding="utf-8") as report:
         entries = [json.loads(line) for line in report if line.strip()]
     entries.sort(key=lambda entry: entry["method"])  # stable: each method's phases keep their order
-    rows = [[name for name, _ in COLUMNS]]
-    rows += [[str(entry[key]) if key else seconds(entry) for _, key in COLUMNS] for entry in entries]
+    rows = [[name for name, _key in COLUMNS]]
+    rows += [[str(entry[key]) if key else seconds(entry) for _name, key in COLUMNS] for entry in entries]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     for row in rows:
         print(" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

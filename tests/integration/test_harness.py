@@ -18,12 +18,13 @@ import socket
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from harness import egress, processes
 from harness.headscale import HeadscaleServer, lab_config_problems
 from harness.tailscale import TailscaleNode, wait_for
-from harness.versions import tailscale_versions, version_tuple
+from harness.versions import tailscale_binaries, tailscale_versions, version_tuple
 
 
 def test_headscale_serves_health_cli_and_api(headscale: HeadscaleServer) -> None:
@@ -99,6 +100,25 @@ def test_tailscale_node_enrols_and_advertises(headscale: HeadscaleServer, tailsc
 
 
 # -- daemons that die ---------------------------------------------------------------------------
+def test_a_just_started_daemon_is_never_read_as_running_without_argv() -> None:
+    # Right after Popen returns, a big binary's /proc/PID/cmdline can still read empty (CI once
+    # failed a fleet fixture on that). started_argv waits the window out: argv, or None if it exited.
+    argv = [str(tailscale_binaries(tailscale_versions()[0])[1]), "--version"]
+
+    def start_once(_: int) -> list[str] | None:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                start_new_session=True, **egress.lab_guard().popen_kwargs())
+        try:
+            return processes.started_argv(proc)
+        finally:
+            proc.wait(timeout=30)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        seen = list(pool.map(start_once, range(200)))
+    assert [found for found in seen if found not in (argv, None)] == []
+    assert argv in seen
+
+
 def test_a_dead_tailscaled_is_named_by_wait_loops_and_teardown(headscale: HeadscaleServer) -> None:
     node = TailscaleNode(headscale, "harness-doomed", tailscale_versions()[0]).start_daemon()
     try:

@@ -209,11 +209,12 @@ class HeadscaleServer(processes.LoggedProcess):
     def _check_process(self) -> None:
         """The running process is the one we meant: our argv (config file) and the guard's group."""
         assert self.process is not None
+        argv = processes.started_argv(self.process)
         try:
-            argv, gids = processes.cmdline(self.process.pid), processes.gids(self.process.pid)
+            gids = processes.gids(self.process.pid)
         except OSError:
             return  # already gone: the start loop reports it with the log
-        if not argv and self.process.poll() is not None:
+        if argv is None:
             return
         assert argv == self.argv, f"headscale runs as {argv}, not {self.argv}"
         self.assert_guarded("headscale", self.process.pid, gids)

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
@@ -74,6 +75,28 @@ def cmdline(pid: int) -> list[str]:
     """The argv a running process was started with (/proc/PID/cmdline)."""
     raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     return [part.decode(errors="replace") for part in raw.split(b"\0")[:-1]]
+
+
+def started_argv(proc: subprocess.Popen, timeout: float = 5.0) -> list[str] | None:
+    """The argv of a process we just started, once its exec has finished; None if it exited first.
+
+    Popen returns when the exec closes the error pipe, and Linux closes it before it lays out the new
+    program's arguments: until then /proc/PID/cmdline reads empty (the kernel's "not spawned far
+    enough" case, fs/proc/base.c). An empty read right after the start is that window, so it is read
+    again; [] after ``timeout`` means the process runs with no argv at all."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            argv = cmdline(proc.pid)
+        except OSError:
+            argv = []
+        if argv:
+            return argv
+        if proc.poll() is not None:
+            return None
+        if time.monotonic() > deadline:
+            return []
+        time.sleep(0.01)
 
 
 def gids(pid: int) -> tuple[int, int, int, int]:

@@ -104,11 +104,13 @@ class TailscaleNode(processes.LoggedProcess):
         under the egress guard's group; AssertionError otherwise."""
         assert self.daemon is not None and self._egress is not None
         pid = self.daemon.pid
+        argv = processes.started_argv(self.daemon)
         try:
-            argv, gids = processes.cmdline(pid), processes.gids(pid)
+            gids = processes.gids(pid)
         except OSError:
-            argv, gids = [], (-1, -1, -1, -1)
-        if not argv and self.daemon.poll() is not None:
+            argv, gids = None, (-1, -1, -1, -1)
+        if argv is None:
+            self.daemon.wait(timeout=10)
             raise processes.ProcessDied(self.death_report() or f"tailscaled {self.hostname} exited")
         assert REQUIRED_FLAG in argv, f"tailscaled {self.hostname} (pid {pid}) runs without {REQUIRED_FLAG}: {argv}"
         self.assert_guarded(f"tailscaled {self.hostname}", pid, gids)

@@ -1,4 +1,4 @@
-"""Bad input to the docker and headscale roles fails first, naming the variable, before anything changes.
+"""Bad input to the docker, headscale and caddy roles fails first, naming the variable, before anything changes.
 
 Each case runs the real role with ansible-playbook against a throw-away Debian 12 container
 of the test bed (``selfhosted-testbed/debian:12``, no network, ``sleep`` as PID 1; the
@@ -96,6 +96,10 @@ CASES = [
     ("headscale-firewall-udp-port-too-big", "headscale",
      {**HEADSCALE_GOOD, "headscale_firewall_enabled": True, "headscale_firewall_udp_ports": [3478, 70000]},
      "Check the firewall's TCP and UDP ports", "headscale_firewall_udp_ports"),
+    ("caddy-https-port-not-published", "caddy",
+     {"caddy_site_address": "hs.example.test", "caddy_tls_mode": "internal",
+      "caddy_container_ports": ["80:80", "443:4430"]},
+     "Check caddy_container_ports", "caddy_container_ports"),
     ("headscale-unknown-method", "headscale",
      {**HEADSCALE_GOOD, "headscale_install_method": "podman"},
      "Validating arguments", "headscale_install_method"),

@@ -75,6 +75,7 @@ class TailscaleNode(processes.LoggedProcess):
         self.login: subprocess.Popen[str] | None = None  # a pending interactive `tailscale up`
         self._log_handle = None
         self.node_id: int | None = None
+        self.stopped = False
         self._egress: egress.Guard | None = None
         self._egress_snapshot: egress.Snapshot | None = None
 
@@ -214,7 +215,11 @@ class TailscaleNode(processes.LoggedProcess):
     # -- teardown ------------------------------------------------------------------------
     def stop(self, check_log: bool = True) -> None:
         """Stop the daemon (always, whatever fails). With ``check_log`` raise AssertionError if
-        it died on its own, its log calls home, or the egress guard saw it try to leave."""
+        it died on its own, its log calls home, or the egress guard saw it try to leave. A second
+        call does nothing (a test may stop a node before the fixture's teardown does)."""
+        if self.stopped:
+            return
+        self.stopped = True
         processes.unregister(self)
         died_early = None
         try:

@@ -35,6 +35,11 @@ GATES = {
     "node_expiry_disable": (0, 29, 0),
     # 0.29: `policy check` validates on the server (CheckPolicy RPC, `POST /api/v1/policy/check`).
     "policy_check_server": (0, 29, 0),
+    # 0.29 #3155 (7c756b82): deleting a user deletes only that user's pre-auth keys again. 0.28's #2992 (1325fd8b,
+    # the change behind preauthkey_by_id) made DestroyUser (hscontrol/db/users.go) destroy ListPreAuthKeys(tx),
+    # every key of the server; 0.26/0.27 destroy ListPreAuthKeysByUser. So the loss is: preauthkey_by_id and
+    # not this.
+    "user_delete_scoped_preauthkeys_fix": (0, 29, 0),
 }
 
 _VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+~].*)?$")

@@ -61,8 +61,20 @@ options:
       - Without it the module refuses to delete a user that still owns nodes, before changing anything.
     type: bool
     default: false
+  allow_preauthkey_loss:
+    description:
+      - With O(state=absent) on headscale 0.28.x, delete the user even though headscale then also deletes every
+        other pre-auth key of the server (of every other user, and tag-only keys); see the notes.
+      - Without it the module refuses, before changing anything (in check mode too), when such keys exist,
+        and names how many. On every other headscale version the option changes nothing.
+    type: bool
+    default: false
 notes:
   - OIDC users (with a C(provider)) cannot be renamed by headscale.
+  - headscale 0.28.x deletes every pre-auth key of the server when it deletes any user, not only that user's
+    (U(https://github.com/juanfont/headscale/pull/3155), fixed in 0.29.0). On 0.28.x O(state=absent) therefore
+    lists the pre-auth keys first and refuses while keys of other users (or tag-only keys) exist, unless
+    O(allow_preauthkey_loss=true). Upgrading to 0.29 removes the problem.
 seealso:
   - module: selfhosted.headscale.headscale_info
 author:
@@ -133,6 +145,14 @@ deleted_nodes:
   type: list
   elements: int
   sample: [4, 7]
+lost_preauthkeys:
+  description:
+    - IDs of the pre-auth keys of other users (and tag-only keys) that headscale 0.28.x deleted (or, in check mode,
+      would delete) together with the user, with O(allow_preauthkey_loss=true). Empty on other versions.
+  returned: when O(state=absent)
+  type: list
+  elements: int
+  sample: [2, 5]
 diff:
   description: Before and after state of the user.
   returned: when diff mode is on
@@ -142,6 +162,7 @@ diff:
 from ansible_collections.selfhosted.headscale.plugins.module_utils import validation
 from ansible_collections.selfhosted.headscale.plugins.module_utils.errors import HeadscaleError
 from ansible_collections.selfhosted.headscale.plugins.module_utils.module_base import diff_result, run_module
+from ansible_collections.selfhosted.headscale.plugins.module_utils.versions import format_version, needs_message
 
 # option name -> normalised user field, for attributes only settable at creation
 CREATE_ONLY = {"display_name": "display_name", "email": "email", "picture_url": "profile_pic_url"}
@@ -196,10 +217,36 @@ def ensure_present(module, client):
     return None, after
 
 
+def deletes_every_preauthkey(features):
+    """True when deleting a user deletes every pre-auth key of the server (0.28.x; versions.GATES)."""
+    return features.preauthkey_by_id and not features.user_delete_scoped_preauthkeys_fix
+
+
+def other_preauthkeys(user, keys):
+    """The keys deleting ``user`` takes with it on 0.28.x although they are not its own."""
+    return [key for key in keys if key["user_id"] != user["id"]]
+
+
+def preauthkey_loss_refusal(user, lost, version):
+    """The sentence refusing to delete ``user`` while ``lost`` (other pre-auth keys) exist on 0.28.x."""
+    owners = {}
+    for key in lost:
+        owner = key["user"] or "tag-only"
+        owners[owner] = owners.get(owner, 0) + 1
+    what = "deleting user %r while %d pre-auth key(s) of other users exist (%s)" % (
+        user["name"], len(lost), ", ".join("%s: %d" % item for item in sorted(owners.items())))
+    return needs_message(
+        what, "user_delete_scoped_preauthkeys_fix", version,
+        "headscale 0.28.x deletes every pre-auth key of the server with any user (juanfont/headscale#3155, fixed "
+        "in 0.29.0), so they would be lost: upgrade to 0.29, or set allow_preauthkey_loss: true to delete the user "
+        "and lose them")
+
+
 def ensure_absent(module, client, result):
     params = module.params
     current = client.find_user(params["name"])
     result["deleted_nodes"] = []
+    result["lost_preauthkeys"] = []
     if current is None:
         return None, None
     owned = [node for node in client.list_nodes() if node["user_id"] == current["id"]]
@@ -207,7 +254,18 @@ def ensure_absent(module, client, result):
         raise HeadscaleError(
             "user %r still owns %d node(s) (%s); set delete_nodes: true to delete them together with the user."
             % (params["name"], len(owned), ", ".join(node["given_name"] or str(node["id"]) for node in owned)))
+    lost = []
+    if deletes_every_preauthkey(client.features):  # checked before any node is deleted
+        lost = other_preauthkeys(current, client.list_preauthkeys())
+        if lost and not params["allow_preauthkey_loss"]:
+            raise HeadscaleError(preauthkey_loss_refusal(current, lost, client.features.version))
+        if lost:
+            module.warn("deleting user %r on headscale %s also deletes %d pre-auth key(s) of other users (IDs %s; "
+                        "juanfont/headscale#3155), as allow_preauthkey_loss: true allows."
+                        % (current["name"], format_version(client.features.version), len(lost),
+                           ", ".join(str(key["id"]) for key in lost)))
     result["deleted_nodes"] = [node["id"] for node in owned]
+    result["lost_preauthkeys"] = [key["id"] for key in lost]
     if not module.check_mode:
         for node in owned:
             client.delete_node(node["id"])
@@ -247,6 +305,7 @@ def main():
         "picture_url": {"type": "str"},
         "rename_from": {"type": "str"},
         "delete_nodes": {"type": "bool", "default": False},
+        "allow_preauthkey_loss": {"type": "bool", "default": False},
     }
     run_module(argument_spec, handle, check=check)
 

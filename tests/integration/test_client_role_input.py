@@ -78,6 +78,27 @@ CASES = [
      "Check the interactive login settings", "tailscale_client_auth_key_server"),
     ("interactive-with-auth-key", {"tailscale_client_login": "interactive", "tailscale_client_auth_key": "k" * 48},
      "Check the interactive login settings", "tailscale_client_auth_key"),
+    # Values with a format, one class after the other. Before these checks the ones marked
+    # "slipped" passed every preflight check: the role installed and started tailscaled, then
+    # failed in the download or in `tailscale up` (or not at all).
+    ("login-server-other-scheme", {"tailscale_client_login_server": "ftp://hs.example.test"},
+     "Check tailscale_client_login_server is headscale's URL", "tailscale_client_login_server"),
+    ("login-server-port-out-of-range", {"tailscale_client_login_server": "https://hs.example.test:99999"},  # slipped
+     "Check tailscale_client_login_server is headscale's URL", "tailscale_client_login_server"),
+    ("login-server-with-path", {"tailscale_client_login_server": "https://hs.example.test/headscale"},  # slipped
+     "Check tailscale_client_login_server is headscale's URL", "tailscale_client_login_server"),
+    ("version-with-v", {"tailscale_client_version": "v1.102.3"},  # slipped
+     "Check tailscale_client_version", "tailscale_client_version"),
+    ("version-latest", {"tailscale_client_version": "latest"},  # slipped
+     "Check tailscale_client_version", "tailscale_client_version"),
+    ("hostname-invalid-characters", {"tailscale_client_hostname": "my_host!"},  # slipped
+     "Check tailscale_client_hostname", "tailscale_client_hostname"),
+    ("hostname-label-too-long", {"tailscale_client_hostname": "h" * 64},  # slipped
+     "Check tailscale_client_hostname", "tailscale_client_hostname"),
+    ("route-default-route", {"tailscale_client_advertise_routes": ["0.0.0.0/0"]},
+     "Stop on a route that is no canonical CIDR prefix", "tailscale_client_advertise_routes"),
+    ("port-out-of-range", {"tailscale_client_port": 70000},  # slipped
+     "Check tailscale_client_port", "tailscale_client_port"),
 ]
 
 

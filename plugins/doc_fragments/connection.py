@@ -50,6 +50,12 @@ options:
       - Whether to verify the TLS certificate of O(api_url).
     type: bool
     default: true
+  ca_path:
+    description:
+      - A PEM file of CA certificates to verify the TLS certificate of O(api_url) with, for a server
+        whose certificate comes from a private CA (Caddy's internal CA, a company CA). Without it, the
+        system's trusted CAs are used.
+    type: path
   timeout:
     description:
       - Timeout in seconds for each REST API request.

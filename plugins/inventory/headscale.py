@@ -74,6 +74,11 @@ options:
       - Whether to verify the TLS certificate of O(api_url).
     type: bool
     default: true
+  ca_path:
+    description:
+      - A PEM file of CA certificates to verify the TLS certificate of O(api_url) with (a private CA);
+        without it, the system's trusted CAs are used.
+    type: path
   timeout:
     description:
       - Timeout in seconds for each REST API request.
@@ -171,7 +176,7 @@ from ansible_collections.selfhosted.headscale.plugins.module_utils.normalize imp
 from ansible_collections.selfhosted.headscale.plugins.module_utils.validation import ValidationError
 
 CLIENT_OPTIONS = ("transport", "headscale_command", "config_path", "api_url", "api_key", "validate_certs",
-                  "timeout", "headscale_version")
+                  "ca_path", "timeout", "headscale_version")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
 

@@ -37,6 +37,7 @@ def connection_argument_spec():
         "api_url": {"type": "str"},
         "api_key": {"type": "str", "no_log": True, "fallback": (env_fallback, ["HEADSCALE_API_KEY"])},
         "validate_certs": {"type": "bool", "default": True},
+        "ca_path": {"type": "path"},
         "timeout": {"type": "int", "default": 30},
         "headscale_version": {"type": "str"},
     }
@@ -74,6 +75,7 @@ class HeadscaleClient:
                 raise validation.ValidationError("api_url is required when transport=api (e.g. https://headscale.example.com).")
             connection = ApiConnection(url, params.get("api_key"),
                                        validate_certs=params.get("validate_certs", True),
+                                       ca_path=params.get("ca_path"),
                                        timeout=params.get("timeout") or 30)
         else:
             connection = CliConnection(params.get("headscale_command"), params.get("config_path"), runner=runner)

@@ -4,6 +4,7 @@ our Headplane loader rules, and lists headscale's nodes with the API key it is g
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -70,3 +71,27 @@ def test_standin_refuses_a_config_headplane_would_refuse(headscale, tmp_path):
     assert rc == 1
     assert body["config"] == "error"
     assert "server.cookie_secret: must be exactly 32 characters long (got 40)" in body["reason"]
+
+
+def test_standin_reports_the_headscale_config_it_reads_now(headscale, tmp_path):
+    """It hashes headscale.config_path at each answer, so a test can tell whether Headplane's
+    container sees the file on the host as it is now (molecule/server compares the two)."""
+    key = headscale.cli("apikeys", "create", "--expiration", "1d", output_json=False).strip().splitlines()[-1]
+    config = write_config(tmp_path, headscale, key + "\n")
+    document = json.loads(config.read_text())
+    watched = tmp_path / "headscale" / "config.yaml"
+    watched.parent.mkdir()
+    watched.write_text("log: {level: info}\n")
+    document["headscale"]["config_path"] = str(watched)
+    config.write_text(json.dumps(document))
+
+    _rc, before = standin_once(config, "0.6.1")
+    # Replaced by rename, as Ansible's template module does.
+    replacement = watched.with_name("config.yaml.new")
+    replacement.write_text("log: {level: debug}\n")
+    replacement.rename(watched)
+    _rc, after = standin_once(config, "0.6.1")
+
+    assert before["headscale_config"] == {"path": str(watched),
+                                          "sha256": hashlib.sha256(b"log: {level: info}\n").hexdigest()}
+    assert after["headscale_config"]["sha256"] == hashlib.sha256(b"log: {level: debug}\n").hexdigest()

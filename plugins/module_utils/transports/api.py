@@ -48,10 +48,11 @@ def _reason(exc):
 class ApiConnection(Connection):
     """headscale's REST API at ``url`` with ``api_key``."""
 
-    def __init__(self, url, api_key, validate_certs=True, timeout=30, opener=None):
+    def __init__(self, url, api_key, *, validate_certs=True, timeout=30, opener=None, ca_path=None):
         self.url = url.rstrip("/")
         self.api_key = api_key
         self.validate_certs = validate_certs
+        self.ca_path = ca_path
         self.timeout = timeout
         self.opener = opener or open_url
 
@@ -80,7 +81,7 @@ class ApiConnection(Connection):
         try:
             response = self.opener(
                 url, method=method, data=data, headers=headers, validate_certs=self.validate_certs,
-                timeout=self.timeout, follow_redirects="safe",
+                ca_path=self.ca_path, timeout=self.timeout, follow_redirects="safe",
             )
             text = response.read().decode("utf-8")
         except HTTPError as exc:

@@ -19,7 +19,9 @@ headplane role can be tested end to end. It does only what proves the role's wor
    ``headscale.tls_cert_path`` when set (as Headplane does);
 3. answers under ``/admin`` (Headplane's fixed base path) on ``server.host``:``server.port``:
    ``200 {"standin": true, "config": "ok", "api_key": "ok", "nodes": N, ...}`` when all of that
-   worked, otherwise ``503`` with the reason. Other paths: 404.
+   worked, otherwise ``503`` with the reason. Other paths: 404. The answer also reports the
+   SHA-256 of headscale's configuration file at ``headscale.config_path`` as read at that
+   moment (``headscale_config``), so a test can tell which content Headplane sees.
 
 ``--probe`` exits 0 when ``/admin`` answers 200 (the image's health check), 1 otherwise.
 It never prints or returns a secret.
@@ -27,6 +29,7 @@ It never prints or returns a secret.
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import json
 import os
@@ -102,6 +105,18 @@ def list_nodes(config, key):
     return len(body.get("nodes") or []), None
 
 
+def headscale_config(config):
+    """What the file at headscale.config_path holds now: {"path", "sha256"} or {"path", "error"}."""
+    path = (config.get("headscale") or {}).get("config_path")
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            return {"path": path, "sha256": hashlib.sha256(handle.read()).hexdigest()}
+    except OSError as exc:
+        return {"path": path, "error": exc.strerror or str(exc)}
+
+
 def status():
     """(HTTP status, JSON body) of /admin."""
     body = {"standin": True, "headplane_version": version(), "config_path": config_path()}
@@ -115,6 +130,7 @@ def status():
         return 503, body
     body["config"] = "ok"
     body["secret_files"] = sorted(result.sources.values())
+    body["headscale_config"] = headscale_config(result.config)
     key = api_key(result)
     if key is None:
         body.update(api_key="missing", reason="the configuration gives Headplane no headscale API key "

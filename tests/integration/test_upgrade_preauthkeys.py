@@ -123,7 +123,7 @@ def test_every_step_keeps_every_preauth_key_and_reads_them_back(servers, tmp_pat
 def test_readback_names_preauth_keys_lost_after_the_backup(servers, tmp_path, version, keys_lost):
     server = servers.start(version)
     server.ensure_user("ops")
-    for _ in range(3):
+    for _key_number in range(3):
         server.create_preauth_key("ops", reusable=True, expiration="24h")
     tables = backup(server, tmp_path / "backup.sqlite")
     assert tables["pre_auth_keys"] == 3

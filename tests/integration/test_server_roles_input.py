@@ -156,6 +156,14 @@ CASES = [
     ("headscale-prefix-v4-holds-ipv6", "headscale",  # slipped
      {**HEADSCALE_GOOD, "headscale_prefixes_v4": "fd7a:115c:a1e0::/48", "headscale_prefixes_v6": ""},
      "Stop on an address prefix outside Tailscale's ranges", "headscale_prefixes_v4"),
+    # The reference deployment's TLS topology (headscale serving TLS behind Caddy, which skips
+    # verifying it) is refused: TLS ends at the proxy, headscale behind it is plain HTTP.
+    ("headscale-tls-behind-tls-proxy", "headscale",
+     {**HEADSCALE_GOOD, "headscale_tls_proxied": True, "headscale_tls_letsencrypt_hostname": "hs.example.test"},
+     "Check headscale does not serve TLS behind a TLS proxy", "headscale_tls_letsencrypt_hostname"),
+    ("caddy-skip-verify-plain-upstream", "caddy",
+     {**CADDY_GOOD, "caddy_headscale_upstream_tls_insecure_skip_verify": True},
+     "Check caddy_headscale_upstream_tls_insecure_skip_verify", "caddy_headscale_upstream"),
     ("caddy-version-with-v", "caddy",  # slipped
      {**CADDY_GOOD, "caddy_version": "v2.11.9"},
      "Check caddy_version", "caddy_version"),

@@ -189,8 +189,11 @@ def run_playbook(
     callback: str = "json",
     verbosity: int = 0,
     workdir: str | os.PathLike[str] | None = None,
+    tags: str | None = None,
 ) -> PlaybookRun:
     """Run ``tasks`` in a one-play playbook against localhost (connection local).
+
+    ``tags``: run only the tasks with these tags (``--tags``), and those tagged ``always``.
 
     ``callback="json"`` uses ansible.posix.json and parses its document; ``"default"`` keeps
     the human output (to check what an operator would see, e.g. no_log masking).
@@ -219,6 +222,8 @@ def run_playbook(
             argv.append("--diff")
         if verbosity:
             argv.append("-" + "v" * verbosity)
+        if tags:
+            argv += ["--tags", tags]
         env = _module_env()
         env.update({
             "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json" if callback == "json" else callback,

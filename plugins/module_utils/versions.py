@@ -17,6 +17,9 @@ MIN_SUPPORTED = (0, 26, 0)
 # 0.30 is the unreleased development line (CLI speaks HTTP, camelCase JSON); accepted on a best-effort basis.
 MAX_EXCLUSIVE = (0, 31, 0)
 SUPPORTED_TEXT = "0.26.1 to 0.29.x (0.30 development builds on a best-effort basis)"
+# The releases the roles install and render configuration for (test plugin headscale_release, the
+# headscale role's preflight): the development line has none.
+RELEASES_MAX_EXCLUSIVE = (0, 30, 0)
 
 # name -> first version with the behaviour (the upstream change in the comment above it). Only differences
 # something reads: a gate that is true at the oldest supported version (0.26.1) is no difference.

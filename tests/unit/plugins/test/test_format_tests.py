@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 from pathlib import Path
 
 import pytest
+import yaml
 from ansible_collections.selfhosted.headscale.plugins.module_utils import versions
+from ansible_collections.selfhosted.headscale.plugins.test.formats import TestModule as FormatTests
 
 PLUGINS = Path(__file__).resolve().parents[4] / "plugins" / "test"
 PREFLIGHT = Path(__file__).resolve().parents[4] / "roles" / "headscale" / "tasks" / "preflight.yml"
 
 
+TESTS = FormatTests().tests()
+
+
 def plugin(name):
-    module = importlib.import_module(f"ansible_collections.selfhosted.headscale.plugins.test.{name}")
-    return module.TestModule().tests()[name]
+    return TESTS[name]
 
 
-def test_every_plugin_file_is_a_test_of_its_name():
-    names = sorted(path.stem for path in PLUGINS.glob("*.py"))
-    assert len(names) >= 7
-    for name in names:
-        assert callable(plugin(name))
+def test_each_test_is_documented_under_its_name():
+    documented = sorted(path.stem for path in PLUGINS.glob("*.yml"))
+    assert documented == sorted(TESTS)
+    for name in documented:
+        assert yaml.safe_load((PLUGINS / f"{name}.yml").read_text())["DOCUMENTATION"]["name"] == name
 
 
 @pytest.mark.parametrize(("value", "kwargs", "expected"), [

@@ -59,6 +59,6 @@ def test_entry_point_validates_with_the_role_defaults(role: str, entry_point: st
     (role, entry_point) for role, entry_point in ENTRY_POINTS if choice_option(role, entry_point)])
 def test_entry_point_refuses_a_value_outside_the_choices(role: str, entry_point: str) -> None:
     option = choice_option(role, entry_point)
-    result, _ = validation(role, entry_point, {**REQUIRED.get(role, {}), option: "no-such-choice"})
+    result = validation(role, entry_point, {**REQUIRED.get(role, {}), option: "no-such-choice"})[0]
     assert result.get("failed")
     assert option in result["msg"] and "no-such-choice" in result["msg"]

@@ -116,6 +116,9 @@ class LoggedProcess:
     log_path: Path
     workdir: Path
     log_tail_lines = 30
+    # The guard the daemon runs under: egress.CONTROL for a negative control, whose packets and
+    # queries must not count against the lab (test_captive_portal_attr.py).
+    guard_spec: egress.GuardSpec = egress.LAB
     _egress: Any = None
     _egress_snapshot: Any = None
     _log_handle: Any = None
@@ -123,7 +126,7 @@ class LoggedProcess:
     def spawn(self, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         """Start ``argv`` in ``workdir``, in a session of its own, under the egress guard (snapshot
         taken first), stdout and stderr appended to ``log_path``."""
-        self._egress = egress.lab_guard()
+        self._egress = egress.guard(self.guard_spec)
         self._egress_snapshot = self._egress.snapshot()
         self._log_handle = open(self.log_path, "ab")
         return subprocess.Popen(

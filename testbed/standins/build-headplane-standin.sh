@@ -23,9 +23,9 @@ repo=selfhosted-testbed/headplane-standin
 label=org.selfhosted.testbed.recipe
 tarball="$imgcache/headplane-standin.tar"
 rebuild=${TESTBED_REBUILD:-0}
-# The Headplane releases a scenario loads (molecule/server); any release of the role's
-# pairing table (roles/headplane/vars/main.yml) can be added here.
-versions=(0.6.1)
+# Every Headplane release of the role's pairing table (roles/headplane/vars/main.yml);
+# molecule/server runs 0.6.1 and changes to 0.6.3 after its first converge.
+versions=(0.6.1 0.6.2 0.6.3 0.7.0-beta.4)
 standin="$root/testbed/standins/headplane/headplane_standin.py"
 checker="$root/plugins/module_utils/headplane_config.py"
 python=${TESTBED_PYTHON:-$root/.venv/bin/python}

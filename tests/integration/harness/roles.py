@@ -74,19 +74,37 @@ def run_role(host: str, role: str, extra_vars: dict[str, Any], tags: str = "") -
         path.write_text(yaml.safe_dump(playbook, sort_keys=False))
         vars_path = Path(tmp) / "vars.json"
         vars_path.write_text(json.dumps({"ansible_python_interpreter": "/usr/bin/python3", **extra_vars}))
-        env = dict(os.environ)
-        env.update({
-            "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".collections"),
-            "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_HOST_KEY_CHECKING": "false",
-            "ANSIBLE_RETRY_FILES_ENABLED": "false",
-        })
-        argv = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", f"{host},",
-                "-c", "community.docker.docker", "-e", f"@{vars_path}", str(path)]
+        argv = ["-i", f"{host},", "-e", f"@{vars_path}", str(path)]
         if tags:
             argv += ["--tags", tags]
-        proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp, check=False)
+        return _ansible_playbook(argv, tmp)
+
+
+def run_playbook_file(host: str, playbook: Path, group: str, group_vars: dict[str, Any]) -> dict[str, Any]:
+    """Run ``playbook`` (one of the collection's, as a user runs it) with an inventory in which the
+    container ``host`` is the one member of ``group``, with ``group_vars``; return the
+    ansible.posix.json callback's document."""
+    inventory = {"all": {"children": {group: {
+        "hosts": {host: None},
+        "vars": {"ansible_python_interpreter": "/usr/bin/python3", **group_vars},
+    }}}}
+    with tempfile.TemporaryDirectory(prefix="playbook-file-") as tmp:
+        path = Path(tmp) / "inventory.yml"
+        path.write_text(yaml.safe_dump(inventory, sort_keys=False))
+        return _ansible_playbook(["-i", str(path), str(playbook)], tmp)
+
+
+def _ansible_playbook(args: list[str], cwd: str) -> dict[str, Any]:
+    env = dict(os.environ)
+    env.update({
+        "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".collections"),
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_HOST_KEY_CHECKING": "false",
+        "ANSIBLE_RETRY_FILES_ENABLED": "false",
+    })
+    argv = [str(Path(sys.executable).with_name("ansible-playbook")), "-c", "community.docker.docker", *args]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=cwd, check=False)
     try:
         return json.loads(proc.stdout)
     except json.JSONDecodeError:

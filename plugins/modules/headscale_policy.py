@@ -77,6 +77,13 @@ options:
       - With O(policy_mode=file), keep a timestamped copy of the previous file.
     type: bool
     default: false
+  keep_existing:
+    description:
+      - Set the policy only when headscale has none (O(policy_mode=database)) or the file does not
+        exist (O(policy_mode=file)); a policy already there, made by anyone, is left as it is.
+      - For a default policy that must not replace one managed elsewhere (Headplane, the CLI).
+    type: bool
+    default: false
 notes:
   - headscale cannot delete a policy stored in its database; this module only sets policies.
   - On a SIGHUP with an invalid policy file, headscale logs an error and keeps the old policy; that is
@@ -251,6 +258,8 @@ def handle(module, client):
     before_text = read_file(params["path"]) if file_mode else client.get_policy()
     current = parse_current(before_text)
     changed = current is None or hujson.canonical(current) != hujson.canonical(wanted)
+    if params["keep_existing"] and before_text is not None:
+        changed, wanted = False, current or {}
 
     result = {"changed": False, "policy": wanted, "validated": False, "reloaded": False}
     if module._diff:
@@ -317,6 +326,7 @@ def main():
         "reload_command": {"type": "raw"},
         "validate": {"type": "bool", "default": True},
         "backup": {"type": "bool", "default": False},
+        "keep_existing": {"type": "bool", "default": False},
     }
     run_module(argument_spec, handle, check=check, mutually_exclusive=[("policy", "src")],
                required_one_of=[("policy", "src")], add_file_common_args=True)

@@ -194,3 +194,20 @@ def test_only_the_node_without_the_attribute_probes_when_its_derp_server_is_unre
         without.stop(check_log=False)
     assert "triggering captive portal detection" in without.log_text()
     assert not set(PROBED) & _queried(lab, lab_offset)
+
+
+def test_a_policy_stored_elsewhere_is_kept_unless_the_role_is_given_one(fresh_headscale):
+    """With no headscale_policy the entry is only a default: a policy someone set with the CLI or
+    Headplane stays as it is (keep_existing); a policy given to the role replaces it, entry added."""
+    server = fresh_headscale
+    theirs = '{\n  // set in Headplane\n  "acls": [{"action": "accept", "src": ["autogroup:member"], "dst": ["*:22"]}]\n}\n'
+    server.set_policy(theirs)
+
+    kept = apply_role_policy(server)
+    assert task_result(kept, SET_TASK)["changed"] is False
+    assert server.policy_text().strip() == theirs.strip()
+
+    mine = {"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}]}
+    replaced = apply_role_policy(server, headscale_policy=mine)
+    assert task_result(replaced, SET_TASK)["changed"] is True
+    assert json.loads(server.policy_text()) == {**mine, "nodeAttrs": [EVERY_NODE]}

@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 from harness import roles
-from harness.roles import run_playbook_file, run_role
+from harness.roles import failures, run_playbook_file, run_role
 from harness.versions import REPO, headscale_binary
 
 HEADPLANE = "/opt/docker/headplane"
@@ -155,18 +155,6 @@ def rows(database: Path) -> int:
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         return db.execute("SELECT count(*) FROM users").fetchone()[0]
-
-
-def failures(document: dict[str, Any], host: str) -> list[tuple[str, str]]:
-    """(task, messages of the task and of its failed loop items) of each failed task."""
-    out = []
-    for play in document["plays"]:
-        for task in play["tasks"]:
-            result = task["hosts"].get(host, {})
-            if result.get("failed"):
-                items = [item.get("msg", "") for item in result.get("results", []) if item.get("failed")]
-                out.append((task["task"]["name"], " ".join([str(result.get("msg", "")), *map(str, items)])))
-    return out
 
 
 def headscale_users(host: str) -> list[str]:

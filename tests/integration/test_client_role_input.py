@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from harness import roles
-from harness.roles import run_role
+from harness.roles import failures, run_role
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,17 +37,6 @@ GOOD = {
 def debian12() -> Iterator[str]:
     with roles.debian12("hs-clinput", "test_client_role_input", systemd=True) as name:
         yield name
-
-
-def failures(document: dict[str, Any], host: str) -> list[tuple[str, str]]:
-    """(task name, message) of every failed task of host."""
-    out = []
-    for play in document["plays"]:
-        for task in play["tasks"]:
-            result = task["hosts"].get(host, {})
-            if result.get("failed"):
-                out.append((task["task"]["name"], str(result.get("msg", ""))))
-    return out
 
 
 CASES = [

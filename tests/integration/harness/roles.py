@@ -94,6 +94,19 @@ def run_playbook_file(host: str, playbook: Path, group: str, group_vars: dict[st
         return _ansible_playbook(["-i", str(path), str(playbook)], tmp)
 
 
+def failures(document: dict[str, Any], host: str) -> list[tuple[str, str]]:
+    """(task name, message) of every failed task of ``host`` in a json callback document; a loop
+    task's message is followed by those of its failed items."""
+    out = []
+    for play in document["plays"]:
+        for task in play["tasks"]:
+            result = task["hosts"].get(host, {})
+            if result.get("failed"):
+                items = [str(item.get("msg", "")) for item in result.get("results", []) if item.get("failed")]
+                out.append((task["task"]["name"], " ".join([str(result.get("msg", "")), *items])))
+    return out
+
+
 def _ansible_playbook(args: list[str], cwd: str) -> dict[str, Any]:
     env = dict(os.environ)
     env.update({

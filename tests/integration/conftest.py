@@ -141,6 +141,13 @@ def headscale(headscale_version: str) -> Iterator[HeadscaleServer]:
 
 
 @pytest.fixture
+def control_guard() -> Iterator[egress.Guard]:
+    """The CONTROL guard (negative controls), held by this test alone across the xdist workers."""
+    with egress.control_alone():
+        yield egress.guard(egress.CONTROL)
+
+
+@pytest.fixture
 def fresh_headscale(headscale_version: str) -> Iterator[HeadscaleServer]:
     """A headscale server of its own for one test (where isolation matters)."""
     yield from _serve(headscale_version)

@@ -152,7 +152,7 @@ def _queried(guard: egress.Guard, offset: int) -> set[str]:
 
 
 def test_only_the_node_without_the_attribute_probes_when_its_derp_server_is_unreachable(
-        headscale_version, headscale_factory, tailscale_node, tmp_path):
+        headscale_version, headscale_factory, tailscale_node, tmp_path, control_guard):
     # The trigger: tailscale's health tracker raises "no-derp-connection" (ImpactsConnectivity,
     # visible after 10 s) when the home DERP server cannot be reached while the node is in its
     # map poll (health/health.go); 2 s later the captive portal extension probes. Stopping
@@ -176,7 +176,7 @@ def test_only_the_node_without_the_attribute_probes_when_its_derp_server_is_unre
     apply_role_policy(server, headscale_policy=scoped)
     assert json.loads(server.policy_text()) == scoped
 
-    lab, control = egress.lab_guard(), egress.guard(egress.CONTROL)
+    lab, control = egress.lab_guard(), control_guard
     lab_offset, control_offset = lab.snapshot().dns_offset, control.snapshot().dns_offset
     with_attr = _start_node(tailscale_node, server, "cpd-on", "cpd-on")
     # The negative control runs under the guard's CONTROL group: its probe is recorded by the
@@ -184,7 +184,6 @@ def test_only_the_node_without_the_attribute_probes_when_its_derp_server_is_unre
     without = _start_node(tailscale_node, server, "cpd-off", "cpd-off", guard=egress.CONTROL)
     try:
         assert ATTR in capabilities(with_attr) and ATTR not in capabilities(without)
-        # (test_harness.py's negative control asks for controlplane.tailscale.com only.)
         wait_for("cpd-off to probe login.tailscale.com",
                  lambda: "login.tailscale.com" in _queried(control, control_offset), timeout=60, interval=1)
         wait_for("cpd-on to see the same impaired connectivity",
@@ -200,7 +199,8 @@ def test_a_policy_stored_elsewhere_is_kept_unless_the_role_is_given_one(fresh_he
     """With no headscale_policy the entry is only a default: a policy someone set with the CLI or
     Headplane stays as it is (keep_existing); a policy given to the role replaces it, entry added."""
     server = fresh_headscale
-    theirs = '{\n  // set in Headplane\n  "acls": [{"action": "accept", "src": ["autogroup:member"], "dst": ["*:22"]}]\n}\n'
+    theirs = ('{\n  // set in Headplane\n'
+              '  "acls": [{"action": "accept", "src": ["autogroup:member"], "dst": ["*:22"]}]\n}\n')
     server.set_policy(theirs)
 
     kept = apply_role_policy(server)

@@ -167,8 +167,8 @@ def _as_control_group(code: str) -> subprocess.CompletedProcess[str]:
                           timeout=60, check=False, **egress.guard(egress.CONTROL).popen_kwargs())
 
 
-def test_guard_counts_a_packet_that_would_leave_the_machine() -> None:
-    control = egress.guard(egress.CONTROL)
+def test_guard_counts_a_packet_that_would_leave_the_machine(control_guard: egress.Guard) -> None:
+    control = control_guard
     before = control.snapshot()
     sent = _as_control_group("""
         import socket
@@ -186,8 +186,8 @@ def test_guard_counts_a_packet_that_would_leave_the_machine() -> None:
     assert "hslabctl-egress: " in problems[0]  # where to look
 
 
-def test_dns_record_reports_a_query_for_a_tailscale_name() -> None:
-    control = egress.guard(egress.CONTROL)
+def test_dns_record_reports_a_query_for_a_tailscale_name(control_guard: egress.Guard) -> None:
+    control = control_guard
     before = control.snapshot()
     asked = _as_control_group("""
         import socket
@@ -204,7 +204,7 @@ def test_dns_record_reports_a_query_for_a_tailscale_name() -> None:
     assert control.dropped() == before.dropped  # the redirected query is not counted as egress
 
 
-def test_guard_does_not_count_the_machines_own_addresses() -> None:
+def test_guard_does_not_count_the_machines_own_addresses(control_guard: egress.Guard) -> None:
     # The address this machine would send from (a UDP connect sends nothing) ...
     probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     probe.connect(("198.19.255.254", 9))
@@ -212,7 +212,7 @@ def test_guard_does_not_count_the_machines_own_addresses() -> None:
     probe.close()
     assert not own.startswith("127.")
     # ... is local: a packet to it goes through lo, arrives, and is not counted.
-    control = egress.guard(egress.CONTROL)
+    control = control_guard
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as listener:
         listener.bind((own, 0))
         listener.settimeout(10)

@@ -147,14 +147,20 @@ def _alive(user: str) -> bool:
 
 
 @contextmanager
-def _locked() -> Iterator[None]:
+def _locked(name: str = "lock") -> Iterator[None]:
     STATE_DIR.mkdir(mode=0o755, parents=True, exist_ok=True)
-    with open(STATE_DIR / "lock", "a") as handle:
+    with open(STATE_DIR / name, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def control_alone() -> Any:
+    """Hold the CONTROL guard for one test across both xdist workers: its negative controls
+    count exactly what they caused, so no other test may make that guard count meanwhile."""
+    return _locked("control.lock")
 
 
 def _load() -> dict[str, Any]:

@@ -16,6 +16,8 @@ from ansible.plugins.loader import init_plugin_loader
 from ansible.template import Templar, trust_as_template
 from ansible.utils.collection_loader import AnsibleCollectionConfig
 
+from tests.unit.trusted import trusted
+
 ROLE = Path(__file__).resolve().parents[3] / "roles" / "headscale"
 ATTR = "disable-captive-portal-detection"
 ENTRY = {"target": ["*"], "attr": [ATTR]}
@@ -25,17 +27,6 @@ HUJSON = """{
   "acls": [{"action": "accept", "src": ["autogroup:member"], "dst": ["autogroup:self:*"]}],
 }
 """
-
-
-def _trusted(value: Any) -> Any:
-    """The role's files as ansible-core reads them: their templates are trusted."""
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {key: _trusted(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_trusted(item) for item in value]
-    return value
 
 
 def _ansible_collections_modules() -> dict[str, Any]:
@@ -58,8 +49,8 @@ def render():
         del sys.modules[name]
     if AnsibleCollectionConfig.collection_finder is None:
         init_plugin_loader(C.COLLECTIONS_PATHS)
-    role = {**_trusted(yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())),
-            **_trusted(yaml.safe_load((ROLE / "vars" / "main.yml").read_text()))}
+    role = {**trusted(yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())),
+            **trusted(yaml.safe_load((ROLE / "vars" / "main.yml").read_text()))}
     loader = DataLoader()
 
     def run(expression: str, **inventory: Any) -> Any:

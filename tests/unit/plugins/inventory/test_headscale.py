@@ -14,12 +14,12 @@ import pytest
 from ansible.inventory.data import InventoryData
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import inventory_loader
-from ansible.template import trust_as_template
 from ansible_collections.selfhosted.headscale.plugins.inventory import headscale as plugin
 from ansible_collections.selfhosted.headscale.plugins.module_utils import normalize
 
 from tests.integration.harness.modules import TRANSPORTS
 from tests.unit.recordings import FIXTURES, SCENARIOS, recorded_nodes, supported_versions
+from tests.unit.trusted import trusted
 
 VERSIONS = supported_versions(SCENARIOS, "tests/fixtures/node-scenarios/record.py")
 LOAD_NAME = "ansible_collections.selfhosted.headscale.plugins.inventory.headscale"
@@ -138,16 +138,6 @@ def test_subnet_router_needs_an_approved_advertised_non_exit_route():
 
 def test_group_names_are_safe():
     assert plugin.group_part("ops-team.eu") == "ops_team_eu"
-
-
-def trusted(value):
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {key: trusted(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [trusted(item) for item in value]
-    return value
 
 
 def populate(nodes, **options):

@@ -15,7 +15,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
 export TESTBED_MATRIX
 
-.PHONY: setup system-packages venv importer-venv collection testbed test lint docs sanity pytest unit integration molecule build clean bench bench-modules demo demo-clean
+.PHONY: setup system-packages venv importer-venv collection testbed test lint docs sanity pytest unit integration molecule build clean bench bench-modules bench-enrol demo demo-clean
 
 setup: system-packages venv importer-venv collection testbed
 
@@ -37,9 +37,12 @@ collection:
 	mkdir -p $(dir $(COLLECTION_LINK))
 	ln -sfn $(CURDIR) $(COLLECTION_LINK)
 
+# The Debian images (debootstrap: mostly downloads and dpkg) build while Go compiles; the
+# service images need the binaries, so they come last.
 testbed:
-	testbed/build-binaries.sh
-	testbed/build-images.sh
+	testbed/build-images.sh debian-12 debian-13 debian-12-arm64 & images=$$!; \
+	testbed/build-binaries.sh; built=$$?; \
+	wait $$images && [ $$built -eq 0 ] && testbed/build-images.sh services
 
 test: lint docs sanity pytest
 
@@ -75,10 +78,13 @@ molecule:
 # lab and runs playbooks/site.yml; `verify` runs playbooks/verify.yml (the table) and the
 # nothing-calls-home checks. The containers stay until `make demo-clean`.
 DEMO_MOLECULE := molecule -c molecule/_shared/base.yml
-# build-images.sh first: a second when up to date, and it re-exports Pebble's CA from the
-# image Docker has now (another checkout on the same Docker may have rebuilt it).
-demo:
-	testbed/build-images.sh
+# From a fresh clone it builds only what the demo runs: the newest default headscale, the
+# default tailscale, Caddy, Pebble and the Debian 12/13 images (no importer venv, no other
+# versions, no arm64). Up to date, the builds take seconds, and build-images.sh re-exports
+# Pebble's CA from the image Docker has now (another checkout may have rebuilt it).
+demo: system-packages venv collection
+	testbed/build-binaries.sh demo
+	testbed/build-images.sh debian-12 debian-13 services
 	$(DEMO_MOLECULE) converge -s mesh
 	$(DEMO_MOLECULE) verify -s mesh
 
@@ -94,6 +100,9 @@ bench:
 
 bench-modules:
 	python bench/bench_noop.py $(BENCH_ARGS)
+
+bench-enrol:
+	python bench/bench_enrol.py $(BENCH_ARGS)
 
 # galaxy-importer (what Galaxy runs on an uploaded tarball) in a venv of its own: it pins its own
 # ansible-core/ansible-lint. The ansible package brings the dependency collections

@@ -4,6 +4,7 @@
 #   testbed/build-binaries.sh                  # the default set (what `make test` needs; testbed/versions.env)
 #   TESTBED_MATRIX=full testbed/build-binaries.sh   # every supported version, plus arm64
 #   testbed/build-binaries.sh headscale-0.27.1 tailscale-1.80.3:arm64   # explicit targets
+#   testbed/build-binaries.sh demo             # only what `make demo` needs
 #
 # Binaries land in .testbed/bin/<program>-<version>-<arch>/ (git-ignored). A target is
 # rebuilt only when its go.mod/go.sum or its build flags change. Every binary (also one that
@@ -30,16 +31,23 @@ targets_of() {
 }
 mapfile -t default_targets < <(
   targets_of headscale "" "$HEADSCALE_DEFAULT $HEADSCALE_UPGRADE"
-  targets_of tailscale "" "$TAILSCALE_DEFAULT"
+  targets_of tailscale "" "$TAILSCALE_DEFAULT $TAILSCALE_FLEET"
+  targets_of tailscale :arm64 "$TAILSCALE_ARM64"
   targets_of caddy "" "$CADDY_VERSION"
   targets_of pebble "" "$PEBBLE_VERSION"
 )
 mapfile -t full_targets < <(
   targets_of headscale "" "$HEADSCALE_FULL"
   targets_of tailscale "" "$TAILSCALE_FULL"
-  targets_of tailscale :arm64 "$TAILSCALE_FULL_ARM64"
+  targets_of tailscale :arm64 "$TAILSCALE_ARM64"
   targets_of caddy "" "$CADDY_VERSION"
   targets_of pebble "" "$PEBBLE_VERSION"
+)
+
+# `demo`: what `make demo` (molecule/mesh) runs, the newest default headscale and the default
+# tailscale, Caddy and Pebble.
+demo_targets=(
+  "headscale-${HEADSCALE_DEFAULT##* }" "tailscale-${TAILSCALE_DEFAULT%% *}" "caddy-$CADDY_VERSION" "pebble-$PEBBLE_VERSION"
 )
 
 # Go packages (relative to the module) and how each program reports its version.
@@ -148,6 +156,7 @@ build_target() {
 }
 
 targets=("$@")
+if [[ ${targets[*]} == demo ]]; then targets=("${demo_targets[@]}"); fi
 if [[ ${#targets[@]} -eq 0 ]]; then
   if [[ ${TESTBED_MATRIX:-default} == full ]]; then targets=("${full_targets[@]}"); else targets=("${default_targets[@]}"); fi
 fi

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Build the container images of the test bed, without a registry: debootstrap + docker import.
 #
-#   testbed/build-images.sh                       # default set: debian 12 + 13, service images
-#   TESTBED_MATRIX=full testbed/build-images.sh   # adds debian:12-arm64 (qemu-user)
+#   testbed/build-images.sh                       # default set: debian 12 + 13 (amd64),
+#                                                 # debian 12 arm64 (qemu-user), service images
 #   testbed/build-images.sh debian-12 services    # explicit targets:
 #        debian-12 debian-13 debian-12-arm64 services (headscale, caddy, pebble, Headplane stand-in images + tarballs)
 #   TESTBED_REBUILD=1 testbed/build-images.sh     # ignore every cache (cold build)
@@ -87,6 +87,22 @@ ensure_binfmt_arm64() {
     update-binfmts --enable qemu-aarch64 || die "cannot enable qemu-aarch64 in binfmt_misc"
   fi
   [[ $(head -n 1 /proc/sys/fs/binfmt_misc/qemu-aarch64) == enabled ]] || die "qemu-aarch64 binfmt entry is disabled"
+}
+
+# Setuid programs (sudo: molecule/fleet's arm64 nodes become root with it) need the kernel
+# to take credentials from the program, not from qemu: flag C (with O, which it implies).
+# Debian registers qemu-aarch64 with "credentials no"; register it again with C. Kept out
+# of ensure_binfmt_arm64, which is part of the rootfs recipe: this changes no image.
+binfmt_credentials_arm64() {
+  local entry=/proc/sys/fs/binfmt_misc/qemu-aarch64 interpreter magic mask
+  ensure_binfmt_arm64
+  grep -q '^flags: .*C' "$entry" && return 0
+  interpreter=$(sed -n 's/^interpreter //p' "$entry")
+  magic=$(sed -n 's/^magic //p' "$entry" | sed 's/../\\x&/g')
+  mask=$(sed -n 's/^mask //p' "$entry" | sed 's/../\\x&/g')
+  echo -1 >"$entry"
+  printf ':qemu-aarch64:M::%s:%s:%s:OCPF' "$magic" "$mask" "$interpreter" >/proc/sys/fs/binfmt_misc/register ||
+    die "cannot register qemu-aarch64 with credentials (flag C) in binfmt_misc"
 }
 
 # Stage 1, the slow part: debootstrap a Debian root into a tarball, cached by the hash of
@@ -362,15 +378,13 @@ main() {
   flock 9
   local targets=("$@")
   if [[ ${#targets[@]} -eq 0 ]]; then
-    targets=(debian-12 debian-13)
-    [[ ${TESTBED_MATRIX:-default} != full ]] || targets+=(debian-12-arm64)
-    targets+=(services)
+    targets=(debian-12 debian-13 debian-12-arm64 services)
   fi
   local t
   for t in "${targets[@]}"; do
     case "$t" in
       debian-12 | debian-13) build_debian "${t#debian-}" amd64 ;;
-      debian-12-arm64) build_debian 12 arm64 ;;
+      debian-12-arm64) binfmt_credentials_arm64 && build_debian 12 arm64 ;;
       services) build_services ;;
       *) die "unknown target $t (debian-12, debian-13, debian-12-arm64, services)" ;;
     esac

@@ -44,6 +44,12 @@ do
 done
 systemctl set-default multi-user.target >/dev/null
 
+# sshd only where a scenario reaches its nodes over SSH (molecule/fleet's prepare starts
+# it); elsewhere it would be one more listener in every container. The host keys made at
+# install are removed: each container that starts sshd makes its own (ssh-keygen -A).
+systemctl disable ssh.service >/dev/null 2>&1 || true
+rm -f /etc/ssh/ssh_host_*
+
 # Foreign architectures run through qemu-user on the amd64 test bed. There, systemd 252
 # cannot set up service credentials ("Failed to set up credentials: Invalid argument",
 # step CREDENTIALS), which failed systemd-tmpfiles-setup(-dev) and systemd-sysusers at

@@ -20,8 +20,8 @@ import pytest
 MOLECULE_DIR = Path(__file__).resolve().parents[2] / "molecule"
 # `make test` hands the scenarios out in collection order (two workers, --no-loadscope-reorder):
 # the longest first, so that none of them starts last (on 2 cores, next to another scenario:
-# upgrade and mesh ~15 min each, then the two default runs), then the others by name.
-LONGEST_FIRST = ["upgrade", "mesh", "default"]
+# fleet, upgrade and mesh ~15 min each, then the two default runs), then the others by name.
+LONGEST_FIRST = ["fleet", "upgrade", "mesh", "default"]
 SCENARIOS = sorted(
     (path.parent.name for path in MOLECULE_DIR.glob("*/molecule.yml") if not path.parent.name.startswith("_")),
     key=lambda name: (LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST), name),

@@ -1,12 +1,12 @@
-"""Enrolment of 1, 5 and 20 nodes, one playbooks/nodes.yml run each: seconds per node.
+"""Enrolment of 1, 5 and 10 nodes, one playbooks/nodes.yml run each: seconds per node.
 
-Brings up the molecule scenario "fleet" (its server and twenty nodes reached over SSH),
+Brings up the molecule scenario "fleet" (its server and ten nodes reached over SSH),
 converges the server with playbooks/server.yml, then for each size N enrols the first N
 nodes of the inventory from bare hosts (tailscale installed from the test bed, a just-in-time
 key, the login) in one `ansible-playbook playbooks/nodes.yml --limit <server>,<N nodes>` run
 with the scenario's forks, and takes them back to bare hosts with tailscale_client_state=absent
 (which removes what the role installed) before the next size. Prints each run's wall time,
-the seconds per node and the ratio 20-node / 1-node per node (goal: below 1, seconds per node
+the seconds per node and the ratio 10-node / 1-node per node (goal: below 1, seconds per node
 fall as N grows). Destroys the lab at the end (--keep leaves it up). Heavy: run alone.
 """
 
@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 
-from bench_site import BASE, EPHEMERAL, REPO, counts, env, run
+from bench_site import BASE, EPHEMERAL, commit, counts, destroy, run
 
 SCENARIO = "fleet"
-SIZES = (1, 5, 20)
+SIZES = (1, 5, 10)
 SERVER = "fleet-hs"
 
 
@@ -45,23 +44,19 @@ def main() -> int:
             took, out = run([*playbook, "playbooks/nodes.yml", "--limit", limit], SCENARIO)
             rows.append((size, took, counts(out)))
             run([*playbook, "playbooks/nodes.yml", "--limit", limit, "-e", "tailscale_client_state=absent"], SCENARIO)
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False
-        ).stdout.strip()
-        print(f"scenario {SCENARIO}; commit {commit}; load average {os.getloadavg()[0]:.1f}")
+        print(f"scenario {SCENARIO}; commit {commit()}; load average {os.getloadavg()[0]:.1f}")
         print("| nodes | run s | s per node | ok | changed |")
         print("|---|---|---|---|---|")
         for size, took, tasks in rows:
             print(f"| {size} | {took:.1f} | {took / size:.1f} | {tasks['ok']} | {tasks['changed']} |")
         per_node = {size: took / size for size, took, _tasks in rows}
         ratio = per_node[SIZES[-1]] / per_node[SIZES[0]]
+        falls = per_node[SIZES[0]] > per_node[SIZES[1]] > per_node[SIZES[2]]
         print(f"\nratio {SIZES[-1]}-node / {SIZES[0]}-node per node: {ratio:.2f} "
-              f"({'falls' if per_node[1] > per_node[5] > per_node[20] else 'does not fall'} as N grows)")
+              f"(seconds per node {'fall' if falls else 'do not fall'} as N grows)")
     finally:
         if not args.keep:
-            subprocess.run(
-                [*BASE, "destroy", "-s", SCENARIO], cwd=REPO, env=env(SCENARIO, False), capture_output=True, check=False
-            )
+            destroy(SCENARIO)
     return 0
 
 

@@ -88,6 +88,19 @@ def by_role(tasks: list[tuple[str, float]]) -> list[tuple[str, int, float]]:
     return sorted(((role, len(times), sum(times)) for role, times in totals.items()), key=lambda row: -row[2])
 
 
+def commit() -> str:
+    """The short commit of the checkout measured."""
+    return subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False
+    ).stdout.strip()
+
+
+def destroy(scenario: str) -> None:
+    """Remove the scenario's containers and networks (molecule destroy), errors ignored."""
+    argv = [*BASE, "destroy", "-s", scenario]
+    subprocess.run(argv, cwd=REPO, env=env(scenario, False), capture_output=True, check=False)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs of each side (default 3)")
@@ -123,10 +136,7 @@ def main() -> int:
             if site_counts["changed"]:
                 sys.exit(f"the re-run of site.yml changed something: {site_counts}\n{out[-4000:]}")
         ratio = statistics.median(site) / statistics.median(floor)
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False
-        ).stdout.strip()
-        print(f"scenario {scenario}, inventory {inventory}; commit {commit}; {args.runs} runs each, alternating; "
+        print(f"scenario {scenario}, inventory {inventory}; commit {commit()}; {args.runs} runs each, alternating; "
               f"load average {os.getloadavg()[0]:.1f}")
         print("| run | median s | runs s | ok | changed | skipped |")
         print("|---|---|---|---|---|---|")
@@ -150,9 +160,7 @@ def main() -> int:
             print(f"| {seconds:.2f} | {name} |")
     finally:
         if not args.keep:
-            subprocess.run(
-                [*BASE, "destroy", "-s", scenario], cwd=REPO, env=env(scenario, False), capture_output=True, check=False
-            )
+            destroy(scenario)
     return 0
 
 

@@ -3,6 +3,7 @@
 #
 #   testbed/build-binaries.sh                  # the default set (what `make test` needs; testbed/versions.env)
 #   TESTBED_MATRIX=full testbed/build-binaries.sh   # every supported version, plus arm64
+#   TESTBED_FLEET=1 testbed/build-binaries.sh  # the default set plus what molecule/fleet runs
 #   testbed/build-binaries.sh headscale-0.27.1 tailscale-1.80.3:arm64   # explicit targets
 #   testbed/build-binaries.sh demo             # only what `make demo` needs
 #
@@ -31,10 +32,14 @@ targets_of() {
 }
 mapfile -t default_targets < <(
   targets_of headscale "" "$HEADSCALE_DEFAULT $HEADSCALE_UPGRADE"
-  targets_of tailscale "" "$TAILSCALE_DEFAULT $TAILSCALE_FLEET"
-  targets_of tailscale :arm64 "$TAILSCALE_ARM64"
+  targets_of tailscale "" "$TAILSCALE_DEFAULT"
   targets_of caddy "" "$CADDY_VERSION"
   targets_of pebble "" "$PEBBLE_VERSION"
+)
+# molecule/fleet adds these (TESTBED_FLEET=1; the full matrix has them anyway).
+mapfile -t fleet_targets < <(
+  targets_of tailscale "" "$TAILSCALE_FLEET"
+  targets_of tailscale :arm64 "$TAILSCALE_ARM64"
 )
 mapfile -t full_targets < <(
   targets_of headscale "" "$HEADSCALE_FULL"
@@ -158,6 +163,11 @@ build_target() {
 targets=("$@")
 if [[ ${targets[*]} == demo ]]; then targets=("${demo_targets[@]}"); fi
 if [[ ${#targets[@]} -eq 0 ]]; then
-  if [[ ${TESTBED_MATRIX:-default} == full ]]; then targets=("${full_targets[@]}"); else targets=("${default_targets[@]}"); fi
+  if [[ ${TESTBED_MATRIX:-default} == full ]]; then
+    targets=("${full_targets[@]}")
+  else
+    targets=("${default_targets[@]}")
+    [[ ${TESTBED_FLEET:-0} != 1 ]] || targets+=("${fleet_targets[@]}")
+  fi
 fi
 for target in "${targets[@]}"; do build_target "$target"; done

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build the container images of the test bed, without a registry: debootstrap + docker import.
 #
-#   testbed/build-images.sh                       # default set: debian 12 + 13 (amd64),
-#                                                 # debian 12 arm64 (qemu-user), service images
+#   testbed/build-images.sh                       # default set: debian 12 + 13, service images
+#   TESTBED_FLEET=1 testbed/build-images.sh       # adds debian:12-arm64 (qemu-user), for molecule/fleet
+#   TESTBED_MATRIX=full testbed/build-images.sh   # adds it too
 #   testbed/build-images.sh debian-12 services    # explicit targets:
 #        debian-12 debian-13 debian-12-arm64 services (headscale, caddy, pebble, Headplane stand-in images + tarballs)
 #   TESTBED_REBUILD=1 testbed/build-images.sh     # ignore every cache (cold build)
@@ -378,7 +379,9 @@ main() {
   flock 9
   local targets=("$@")
   if [[ ${#targets[@]} -eq 0 ]]; then
-    targets=(debian-12 debian-13 debian-12-arm64 services)
+    targets=(debian-12 debian-13)
+    [[ ${TESTBED_MATRIX:-default} != full && ${TESTBED_FLEET:-0} != 1 ]] || targets+=(debian-12-arm64)
+    targets+=(services)
   fi
   local t
   for t in "${targets[@]}"; do

@@ -47,13 +47,15 @@ def test_build_binaries_takes_its_targets_from_the_file(tmp_path):
     head = script.split("# Go packages (relative to the module)")[0]
     probe = head.replace('root=$(cd "$(dirname "$0")/.." && pwd)', f'root="{tmp_path}"')
     probe += '\nprintf "default %s\\n" "${default_targets[@]}"; printf "full %s\\n" "${full_targets[@]}"\n'
-    probe += 'printf "demo %s\\n" "${demo_targets[@]}"\n'
+    probe += 'printf "demo %s\\n" "${demo_targets[@]}"; printf "fleet %s\\n" "${fleet_targets[@]}"\n'
     out = subprocess.run(["bash", "-c", probe], check=True, capture_output=True, text=True).stdout.split("\n")
     assert "default headscale-9.9.9" in out
     assert "default headscale-0.27.1" in out and "default headscale-0.28.0" in out
-    # molecule/fleet's clients: the oldest accepted one, and the arm64 build, in both sets.
-    assert "default tailscale-1.102.3:arm64" in out and "full tailscale-1.102.3:arm64" in out
-    assert "default tailscale-1.80.3" in out and "full tailscale-1.80.3" in out
+    # molecule/fleet's clients (the oldest accepted one, the arm64 build): in the full matrix and
+    # the fleet's own selection, not in the default one.
+    assert "fleet tailscale-1.80.3" in out and "fleet tailscale-1.102.3:arm64" in out
+    assert "full tailscale-1.80.3" in out and "full tailscale-1.102.3:arm64" in out
+    assert "default tailscale-1.80.3" not in out and "default tailscale-1.102.3:arm64" not in out
     # `make demo`: the newest default headscale, the default tailscale, Caddy, Pebble; no more.
     assert [line for line in out if line.startswith("demo ")] == [
         "demo headscale-0.29.3", "demo tailscale-1.102.3", "demo caddy-2.11.9", "demo pebble-2.9.0"]

@@ -24,12 +24,16 @@ Serve (the default command; ``serve`` may be omitted)::
 
 Check a log (the "nothing calls home" DNS check)::
 
-    labdns.py check LOG [--expect QNAME ...] [--json]
+    labdns.py check LOG [--expect QNAME ...] [--allow NAME|*.DOMAIN ...] [--json]
 
-Exit 0: no query for a name under tailscale.com, tailscale.io, github.com or
-githubusercontent.com (case-insensitive, trailing dot tolerated), and every ``--expect``
-name was asked at least once. Exit 1: the offending queries (and missing names) on stdout,
-one per line (``--json``: one JSON document). Exit 2: the log cannot be read.
+An allow-list: every query must be for one of the lab's own names -- a name the resolver
+has a record for (the start line's ``records``: the scenario's names and the package
+mirror's), a name under ``lab.test``, the reverse name of a lab address (198.18.0.0/15),
+or an ``--allow`` name (``*.DOMAIN``: DOMAIN and every
+name under it); case-insensitive, trailing dot tolerated. Any other query (an update server,
+a registry, an ACME CA, tailscale.com ...) is foreign. Exit 0: no foreign query, and every
+``--expect`` name was asked at least once. Exit 1: the foreign queries (and missing names)
+on stdout, one per line (``--json``: one JSON document). Exit 2: the log cannot be read.
 """
 
 from __future__ import annotations
@@ -45,7 +49,9 @@ import sys
 import threading
 import time
 
-FORBIDDEN_DOMAINS = ("tailscale.com", "tailscale.io", "github.com", "githubusercontent.com")
+# Names the lab owns whatever the scenario: its domain (scenario records, probe names) and the
+# reverse names of its address range 198.18.0.0/15 (PTR lookups of lab addresses).
+LAB_PATTERNS = ("*.lab.test", "*.18.198.in-addr.arpa", "*.19.198.in-addr.arpa")
 
 QTYPES = {
     1: "A",
@@ -264,17 +270,27 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def is_forbidden(qname: str | None, domains: tuple[str, ...] = FORBIDDEN_DOMAINS) -> bool:
-    """True for a name equal to or under one of the domains (any case, trailing dot ignored)."""
+def is_lab_name(qname: str | None, records: dict | None = None, allow: tuple[str, ...] | list[str] = ()) -> bool:
+    """True for a name the lab owns: recorded, under lab.test, or allowed (``*.DOMAIN``: the
+    domain and every name under it)."""
     if not qname:
         return False
     name = normalize(qname)
-    return any(name == d or name.endswith("." + d) for d in domains)
+    if name in {normalize(n) for n in (records or {})}:
+        return True
+    for pattern in (*LAB_PATTERNS, *allow):
+        wanted = normalize(pattern)
+        if wanted.startswith("*."):
+            domain = wanted[2:]
+            if name == domain or name.endswith("." + domain):
+                return True
+        elif name == wanted:
+            return True
+    return False
 
 
-def read_log(text: str) -> list[dict]:
-    """The query entries of a log (start lines and blank lines skipped)."""
-    entries = []
+def _log_lines(text: str) -> list[dict]:
+    lines = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -282,17 +298,32 @@ def read_log(text: str) -> list[dict]:
             entry = json.loads(line)
         except ValueError as exc:
             raise ValueError(f"line {number} is not JSON: {exc}") from None
-        if isinstance(entry, dict) and "qname" in entry:
-            entries.append(entry)
-    return entries
+        if isinstance(entry, dict):
+            lines.append(entry)
+    return lines
 
 
-def check_entries(entries: list[dict], expect: list[str] = ()) -> dict:
-    """Forbidden queries, and the expected names nobody asked for."""
+def read_log(text: str) -> list[dict]:
+    """The query entries of a log (start lines and blank lines skipped)."""
+    return [entry for entry in _log_lines(text) if "qname" in entry]
+
+
+def read_records(text: str) -> dict[str, list[str]]:
+    """The records of the log's start lines (the names the resolver answered)."""
+    records: dict[str, list[str]] = {}
+    for entry in _log_lines(text):
+        if entry.get("event") == "start":
+            records.update(entry.get("records") or {})
+    return records
+
+
+def check_entries(entries: list[dict], expect: list[str] = (), records: dict | None = None,
+                  allow: tuple[str, ...] | list[str] = ()) -> dict:
+    """Foreign queries (not for a lab name), and the expected names nobody asked for."""
     asked = {normalize(e["qname"]) for e in entries if e.get("qname")}
     return {
         "queries": len(entries),
-        "forbidden": [e for e in entries if is_forbidden(e.get("qname"))],
+        "foreign": [e for e in entries if not is_lab_name(e.get("qname"), records, allow)],
         "missing": [name for name in expect if normalize(name) not in asked],
     }
 
@@ -459,21 +490,23 @@ def serve(args) -> int:
 def check(args) -> int:
     try:
         with open(args.log, encoding="utf-8") as handle:
-            entries = read_log(handle.read())
+            text = handle.read()
+        entries, records = read_log(text), read_records(text)
     except (OSError, ValueError) as exc:
         print(f"labdns.py: cannot read {args.log}: {exc}", file=sys.stderr)
         return 2
-    result = check_entries(entries, args.expect)
-    failed = bool(result["forbidden"] or result["missing"])
+    result = check_entries(entries, args.expect, records, args.allow)
+    failed = bool(result["foreign"] or result["missing"])
     if args.json:
-        print(json.dumps({"log": args.log, "ok": not failed, **result}, indent=1))
+        foreign_names = sorted({normalize(e["qname"]) for e in result["foreign"]})
+        print(json.dumps({"log": args.log, "ok": not failed, "foreign_names": foreign_names, **result}, indent=1))
     else:
-        for entry in result["forbidden"]:
-            print(f"{args.log}: forbidden query: {describe(entry)}")
+        for entry in result["foreign"]:
+            print(f"{args.log}: foreign query: {describe(entry)}")
         for name in result["missing"]:
             print(f"{args.log}: expected query not recorded: {name}")
         print(
-            f"labdns.py: {result['queries']} queries, {len(result['forbidden'])} forbidden, "
+            f"labdns.py: {result['queries']} queries, {len(result['foreign'])} foreign, "
             f"{len(result['missing'])} expected names missing",
             file=sys.stderr,
         )
@@ -493,9 +526,10 @@ def main(argv: list[str] | None = None) -> int:
     p_serve.add_argument("--ttl", type=int, default=30)
     p_serve.add_argument("--no-tcp", action="store_true")
     p_serve.add_argument("--raw", action="store_true", help="record each query's bytes in hex")
-    p_check = sub.add_parser("check", help="fail on queries for tailscale/github names")
+    p_check = sub.add_parser("check", help="fail on queries for names that are not the lab's")
     p_check.add_argument("log")
     p_check.add_argument("--expect", action="append", default=[], metavar="QNAME")
+    p_check.add_argument("--allow", action="append", default=[], metavar="NAME|*.DOMAIN")
     p_check.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     return serve(args) if args.command == "serve" else check(args)

@@ -5,7 +5,8 @@
     testbed/networks.py create NAME CIDR [--internal]  check, then create idempotently
     testbed/networks.py remove NAME [NAME...]         remove networks this tool created
     testbed/networks.py reserved                      print what the guard protects
-    testbed/networks.py egress NAME... [--json]       counted egress of each network; exit 1 if any
+    testbed/networks.py egress NAME... [--json]       counted egress of each network; exit 1 if any,
+                                                      2 if a guard is missing or not hooked
     testbed/networks.py mirror [--json]               the package mirror's host names and addresses
 
 A CIDR is refused when it lies outside the ranges the project may use (198.18.0.0/15 and
@@ -298,14 +299,22 @@ def plan_guard(name: str, bridge: str, desired: list[str], chain_text: str | Non
             actions.append(["-F", chain])
         actions += [shlex.split(rule) for rule in desired]
     hook = hook_rule(name, bridge)
-    hooks = rules_of(hook_text, HOOK_CHAIN)
-    ours = [rule for rule in hooks if jumps_to(rule, chain)]
-    unconditional = [i for i, rule in enumerate(hooks) if rule == f"-A {HOOK_CHAIN} -j RETURN"]
-    in_place = ours == [hook] and (not unconditional or hooks.index(hook) < unconditional[0])
-    if not in_place:
-        actions += [["-D", *shlex.split(rule)[1:]] for rule in ours]
+    if not hook_in_place(name, bridge, hook_text):
+        actions += [["-D", *shlex.split(rule)[1:]] for rule in rules_of(hook_text, HOOK_CHAIN) if jumps_to(rule, chain)]
         actions.append(["-I", HOOK_CHAIN, "1", *shlex.split(hook)[2:]])
     return actions
+
+
+def hook_in_place(name: str, bridge: str | None, hook_text: str) -> bool:
+    """The network's packets reach its guard: DOCKER-USER (``iptables -S``) jumps to the chain
+    exactly once, for the network's bridge, before any unconditional RETURN."""
+    if not bridge:
+        return False
+    hook = hook_rule(name, bridge)
+    hooks = rules_of(hook_text, HOOK_CHAIN)
+    ours = [rule for rule in hooks if jumps_to(rule, guard_chain(name))]
+    unconditional = [i for i, rule in enumerate(hooks) if rule == f"-A {HOOK_CHAIN} -j RETURN"]
+    return ours == [hook] and (not unconditional or hooks.index(hook) < unconditional[0])
 
 
 def plan_unguard(name: str, chain_text: str | None, hook_text: str) -> list[list[str]]:
@@ -580,8 +589,9 @@ def kernel_log() -> str:
 
 def cmd_egress(names: list[str], as_json: bool) -> int:
     hook_rows = parse_counters(iptables("-L", HOOK_CHAIN, "-v", "-x", "-n").stdout)
+    hook_text = chain_text(HOOK_CHAIN) or ""
     klog = kernel_log()
-    found, missing = [], []
+    found, missing, unhooked = [], [], []
     for name in names:
         chain = guard_chain(name)
         text = chain_text(chain)
@@ -592,6 +602,9 @@ def cmd_egress(names: list[str], as_json: bool) -> int:
         summary = summarize_guard(
             name, bridge, parse_counters(iptables("-L", chain, "-v", "-x", "-n").stdout), hook_rows
         )
+        summary["hooked"] = hook_in_place(name, bridge, hook_text)
+        if not summary["hooked"]:
+            unhooked.append(name)
         # the LOG rules' counters say how many of the last kernel log lines are this chain's
         for key, prefix in (("logged", log_prefix(name)), ("tailnet_logged", tailnet_log_prefix(name))):
             count = summary[f"{key}_packets"]
@@ -599,7 +612,7 @@ def cmd_egress(names: list[str], as_json: bool) -> int:
         found.append(summary)
     total = sum(s["dropped_packets"] for s in found)
     if as_json:
-        print(json.dumps({"networks": found, "unguarded": missing, "dropped_packets": total}, indent=1))
+        print(json.dumps({"networks": found, "unguarded": missing + unhooked, "dropped_packets": total}, indent=1))
     else:
         for s in found:
             print(
@@ -613,7 +626,13 @@ def cmd_egress(names: list[str], as_json: bool) -> int:
                 print(f"networks.py: {s['name']}: dropped (tailnet range) {line}")
     for name in missing:
         print(f"networks.py: {name}: no egress guard ({guard_chain(name)} does not exist)", file=sys.stderr)
-    if missing:
+    for name in unhooked:
+        print(
+            f"networks.py: {name}: egress guard not hooked ({HOOK_CHAIN} does not send the network's packets to "
+            f"{guard_chain(name)} first; `networks.py create` puts the hook back)",
+            file=sys.stderr,
+        )
+    if missing or unhooked:
         return 2
     return 1 if total else 0
 

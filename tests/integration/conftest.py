@@ -2,7 +2,8 @@
 
 Versions: every test that uses ``headscale`` (or ``headscale_version``) runs once per
 headscale version of the matrix -- 0.26.1 and 0.29.3 by default, plus 0.27.1 and 0.28.0
-with ``TESTBED_MATRIX=full``. ``@pytest.mark.headscale_version("0.29", ">=0.27,<0.29")``
+with ``TESTBED_MATRIX=full``; a test marked ``every_supported_headscale`` runs on all four in
+either matrix. ``@pytest.mark.headscale_version("0.29", ">=0.27,<0.29")``
 restricts a test or module (all markers must agree). A missing binary fails the test with
 "run make setup"; nothing is skipped silently (a restriction that leaves no version of the
 current matrix is reported as a skip naming the matrix).
@@ -13,7 +14,7 @@ their own user/node names); ``fresh_headscale`` is a new server for one test;
 ``tailscale_node`` / ``module_tailscale_node`` enrol real userspace tailscaled clients.
 Teardown stops every process whatever fails (any exception, not only a failed check), then
 fails the test with all problems found: a daemon that died on its own, a log that calls home,
-packets the egress guard dropped or DNS queries the lab resolver recorded for forbidden names
+packets the egress guard dropped or DNS queries the lab resolver recorded for names that are not the lab's
 while it ran (harness/egress.py), a headscale config.yaml that lost a lab rule.
 
 See docs/dev/testing.md.
@@ -30,7 +31,7 @@ import pytest
 from harness import egress, processes
 from harness.headscale import HeadscaleServer
 from harness.tailscale import TailscaleNode
-from harness.versions import headscale_versions, matrix, select_versions, tailscale_versions
+from harness.versions import HEADSCALE_FULL, headscale_versions, matrix, select_versions, tailscale_versions
 
 _node_counter = itertools.count(1)
 
@@ -41,7 +42,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     specs: list[str] = []
     for marker in metafunc.definition.iter_markers("headscale_version"):
         specs.append(tuple(marker.args))
-    available = headscale_versions()
+    # Cheap tests that prove a claim for each supported version (one lifecycle of every module
+    # through ansible-playbook) run on all of them in the default matrix too.
+    every = metafunc.definition.get_closest_marker("every_supported_headscale") is not None
+    available = HEADSCALE_FULL if every else headscale_versions()
     selected = list(available)
     for marker_specs in specs:
         selected = [v for v in selected if v in select_versions(available, marker_specs)]
@@ -66,28 +70,44 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """The egress guard's totals as each worker left it (lines of other sessions may be among them)."""
+    """The egress guard's totals as each worker left it, and what failed the session."""
     if hasattr(terminalreporter.config, "workerinput"):
         return
-    try:
-        with open(egress.SESSIONS_LOG, encoding="utf-8") as handle:
-            handle.seek(_sessions_log_offset)
-            lines = handle.read().splitlines()
-    except FileNotFoundError:
-        return
+    lines = _session_lines()
     if lines:
         terminalreporter.write_sep("-", f"egress guard and DNS record ({egress.SESSIONS_LOG})")
         for line in lines:
             terminalreporter.write_line(line)
+    for problem in getattr(terminalreporter.config, "egress_problems", []):
+        terminalreporter.write_line(f"FAILED (egress guard): {problem}", red=True)
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """This worker no longer needs the egress guard; the last one removes its rules.
+    """This worker no longer needs the egress guard; the last one proves it was alive and
+    removes its rules. The controlling process (or a run without workers) then fails the
+    session on the totals: a test's own teardown may have missed what a program did between
+    snapshots.
 
     trylast: pytest tears the module-scoped fixtures down in its own pytest_sessionfinish,
     and their teardown still reads the guard's counters."""
     egress.release()
+    if hasattr(session.config, "workerinput"):
+        return
+    problems = egress.session_problems(_session_lines())
+    if problems:
+        session.config.egress_problems = problems  # printed by pytest_terminal_summary
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _session_lines() -> list[str]:
+    """The SESSIONS_LOG lines written since this session started."""
+    try:
+        with open(egress.SESSIONS_LOG, encoding="utf-8") as handle:
+            handle.seek(_sessions_log_offset)
+            return handle.read().splitlines()
+    except FileNotFoundError:
+        return []
 
 
 def _stop(servers: list[HeadscaleServer]) -> None:

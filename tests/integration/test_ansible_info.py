@@ -6,7 +6,11 @@ refused by name before any request.
 
 from __future__ import annotations
 
+import pytest
 from harness.ansible_lifecycle import Lifecycle, run_lifecycle
+
+# One lifecycle per supported headscale version, in the default matrix too (issue 18).
+pytestmark = pytest.mark.every_supported_headscale
 
 
 def test_info_through_ansible_playbook(headscale):

@@ -3,7 +3,11 @@ on a real tailscaled node."""
 
 from __future__ import annotations
 
+import pytest
 from harness.ansible_lifecycle import Lifecycle, run_lifecycle
+
+# One lifecycle per supported headscale version, in the default matrix too (issue 18).
+pytestmark = pytest.mark.every_supported_headscale
 
 
 def test_node_through_ansible_playbook(headscale, module_tailscale_node):

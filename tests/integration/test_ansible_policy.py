@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from harness.ansible_lifecycle import Lifecycle, run_lifecycle
+
+# One lifecycle per supported headscale version, in the default matrix too (issue 18).
+pytestmark = pytest.mark.every_supported_headscale
 
 POLICY = {
     "groups": {"group:pb": ["pb-policy@"]},

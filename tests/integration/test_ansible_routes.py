@@ -3,7 +3,11 @@ real tailscaled router (test_routes.py runs a playbook over the REST API)."""
 
 from __future__ import annotations
 
+import pytest
 from harness.ansible_lifecycle import Lifecycle, run_lifecycle
+
+# One lifecycle per supported headscale version, in the default matrix too (issue 18).
+pytestmark = pytest.mark.every_supported_headscale
 
 
 def test_routes_through_ansible_playbook(headscale, module_tailscale_node):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from harness.ansible_lifecycle import Lifecycle, run_lifecycle
+
+# One lifecycle per supported headscale version, in the default matrix too (issue 18).
+pytestmark = pytest.mark.every_supported_headscale
 
 
 def test_user_through_ansible_playbook(headscale):

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from harness import egress
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "inventories" / "example"
@@ -35,8 +36,7 @@ NODE_ROLES = ("tailscale_client",)
 def tool(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(cwd), "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".collections"),
            "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCALHOST_WARNING": "0"}
-    return subprocess.run([str(BIN / name), *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=180, check=False)
+    return egress.guarded_run([str(BIN / name), *args], name, cwd=cwd, env=env, timeout=180)
 
 
 @pytest.fixture(scope="module")

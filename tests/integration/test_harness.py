@@ -224,3 +224,34 @@ def test_guard_does_not_count_the_machines_own_addresses(control_guard: egress.G
         assert sent.returncode == 0, sent.stderr
         assert listener.recvfrom(100)[0] == b"local"
     assert control.dropped() == before.dropped
+
+
+def test_self_test_of_an_alive_guard_and_of_a_blind_one(control_guard: egress.Guard) -> None:
+    """The check the last worker runs on the LAB guard (egress.self_test), here on the CONTROL
+    guard: alive, it counts its packet and records its query; when the packet never reaches
+    the guard (loopback here, a missing hook in the field), or the rules are gone, it fails."""
+    control = control_guard
+    alive = egress.self_test(control)
+    assert alive["ok"] and alive["dropped"] == 1 and set(alive["recorded"]) == {egress.SELF_TEST_NAME}, alive
+    blind = egress.self_test(control, target=("127.0.0.1", 9))
+    assert not blind["ok"] and blind["dropped"] == 0 and blind["rules_present"], blind
+    egress.remove_rules(egress.CONTROL)
+    try:
+        assert not egress.rules_present(egress.CONTROL, control.dns_port)
+    finally:
+        egress.install_rules(egress.CONTROL, control.dns_port)
+    assert egress.self_test(control)["ok"]
+
+
+def test_session_problems_fail_on_the_lab_totals_only() -> None:
+    clean = {"lab": {"dropped": 0, "queries": 3, "foreign": [], "self_test": {"ok": True}},
+             "control": {"dropped": 4, "queries": 2, "foreign": ["x -> NXDOMAIN"]}}
+    lines = [json.dumps({"last": False, "lab": {"dropped": 0, "queries": 1, "foreign": []}}),
+             json.dumps({"last": True, **clean})]
+    assert egress.session_problems(lines) == []  # the control guard counts on purpose
+    dirty = json.dumps({"last": False, "lab": {"dropped": 2, "queries": 1, "foreign": ["t asked A a.example"]}})
+    found = egress.session_problems([dirty, lines[1]])
+    assert len(found) == 2 and "2 packet(s) of group hslab" in found[0] and "a.example" in found[1]
+    blind = json.dumps({"last": True, "lab": {**clean["lab"], "self_test": {"ok": False, "dropped": 0}}})
+    assert "self-test failed" in egress.session_problems([blind])[0]
+    assert "could not be read" in egress.session_problems([json.dumps({"last": True, "lab": {"error": "x"}})])[0]

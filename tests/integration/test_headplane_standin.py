@@ -7,11 +7,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from harness import egress
 
 REPO = Path(__file__).resolve().parents[2]
 STANDIN = REPO / "testbed" / "standins" / "headplane" / "headplane_standin.py"
@@ -39,8 +39,7 @@ def write_config(folder, server, key_text, version="0.6.1"):
 def standin_once(config_path, version):
     env = dict(os.environ, HEADPLANE_CONFIG_PATH=str(config_path), STANDIN_HEADPLANE_VERSION=version,
                PYTHONPATH=str(REPO / "plugins" / "module_utils"))
-    proc = subprocess.run([sys.executable, str(STANDIN), "--once"], env=env, capture_output=True, text=True,
-                          check=False, timeout=60)
+    proc = egress.guarded_run([sys.executable, str(STANDIN), "--once"], "the Headplane stand-in", env=env, timeout=60)
     return proc.returncode, json.loads(proc.stdout)
 
 

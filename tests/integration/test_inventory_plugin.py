@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from harness import egress
 from harness.modules import COLLECTIONS_PATH, TRANSPORTS, assert_no_secret, connection_args
 from harness.ports import free_port
 from harness.tailscale import wait_for
@@ -77,8 +78,8 @@ def ansible_inventory(source: Path, *args: str, env: dict[str, str] | None = Non
         "ANSIBLE_NOCOLOR": "1",
     })
     full_env.update(env or {})
-    return subprocess.run([str(BIN / "ansible-inventory"), "-i", str(source), *args],
-                          capture_output=True, text=True, env=full_env, timeout=180, check=False)
+    return egress.guarded_run([str(BIN / "ansible-inventory"), "-i", str(source), *args], "ansible-inventory",
+                              env=full_env, timeout=180)
 
 
 def plain(value: Any) -> Any:
@@ -203,10 +204,10 @@ def test_api_key_from_environment_inline_vault_and_extra_vars(server, fleet, tmp
     # inline vault value (!vault) in the configuration file
     password = tmp_path / "vault-pass"
     password.write_text("inventory-test-password\n")
-    encrypted = subprocess.run(
+    encrypted = egress.guarded_run(
         [str(BIN / "ansible-vault"), "encrypt_string", "--vault-password-file", str(password),
-         "--name", "api_key", key],
-        capture_output=True, text=True, check=True, env={**os.environ, "ANSIBLE_HOME": str(tmp_path / "ah")})
+         "--name", "api_key", key], "ansible-vault", env={**os.environ, "ANSIBLE_HOME": str(tmp_path / "ah")})
+    assert encrypted.returncode == 0, encrypted.stderr
     inline = tmp_path / "vault.headscale.yml"
     inline.write_text(f"plugin: selfhosted.headscale.headscale\napi_url: {server.url}\n{encrypted.stdout}")
     assert key not in inline.read_text()
@@ -216,8 +217,10 @@ def test_api_key_from_environment_inline_vault_and_extra_vars(server, fleet, tmp
     # a template fed by a vault-encrypted extra-vars file
     secrets = tmp_path / "secrets.yml"
     secrets.write_text(yaml.safe_dump({"vault_headscale_api_key": key}))
-    subprocess.run([str(BIN / "ansible-vault"), "encrypt", "--vault-password-file", str(password), str(secrets)],
-                   capture_output=True, text=True, check=True, env={**os.environ, "ANSIBLE_HOME": str(tmp_path / "ah")})
+    vaulted = egress.guarded_run(
+        [str(BIN / "ansible-vault"), "encrypt", "--vault-password-file", str(password), str(secrets)],
+        "ansible-vault", env={**os.environ, "ANSIBLE_HOME": str(tmp_path / "ah")})
+    assert vaulted.returncode == 0, vaulted.stderr
     templated = write_config(tmp_path, {"api_url": server.url, "api_key": "{{ vault_headscale_api_key }}"},
                              "tpl.headscale.yml")
     listing = inventory_list(templated, "--vault-password-file", str(password), "-e", f"@{secrets}")

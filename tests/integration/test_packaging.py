@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from harness import egress
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -32,8 +33,8 @@ def run(argv: list[str], *, cwd: Path | None = None, env: dict[str, str] | None 
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     full_env["PATH"] = os.pathsep.join([str(BIN), full_env.get("PATH", "")])
     full_env.update(env or {})
-    return subprocess.run([str(a) for a in argv], cwd=cwd, env=full_env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return egress.guarded_run([str(a) for a in argv], Path(str(argv[0])).name, cwd=cwd, env=full_env,
+                              timeout=timeout)
 
 
 def build(source: Path, output: Path) -> Path:
@@ -177,8 +178,8 @@ def galaxy_importer(tarball: Path, workdir: Path) -> subprocess.CompletedProcess
     clean = {k: v for k, v in os.environ.items()
              if not k.startswith(("ANSIBLE_", "GALAXY_", "VIRTUAL_ENV", "PYTHON"))}
     clean.update(env)
-    return subprocess.run([str(python), "-m", "galaxy_importer.main", str(tarball)], cwd=workdir, env=clean,
-                          capture_output=True, text=True, timeout=600, check=False)
+    return egress.guarded_run([str(python), "-m", "galaxy_importer.main", str(tarball)], "galaxy-importer",
+                              cwd=workdir, env=clean, timeout=600)
 
 
 def problems(output: str) -> list[str]:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
 
 import pytest
+from harness import egress
 from harness.modules import run_playbook
 from harness.versions import REPO, headscale_binary
 
@@ -57,8 +57,7 @@ def check(wrapper, tmp_path, text):
     scratch_parent.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADSCALE_")}
     env["TMPDIR"] = str(scratch_parent)
-    proc = subprocess.run(["sh", str(wrapper), str(policy)], capture_output=True, text=True, env=env,
-                          timeout=60, check=False)
+    proc = egress.guarded_run(["sh", str(wrapper), str(policy)], "the policy check wrapper", env=env, timeout=60)
     assert list(scratch_parent.iterdir()) == [], "the wrapper left its scratch directory behind"
     return proc
 

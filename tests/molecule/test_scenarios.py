@@ -32,6 +32,28 @@ SCENARIOS = sorted(
 # (headscale version, policy mode) of each run of molecule/default.
 DEFAULT_RUNS = [("0.26.1", "file"), ("0.29.3", "database")]
 
+# TESTBED_MATRIX=full adds runs of the scenarios that matter on the other supported versions:
+# {scenario: [(id suffix, environment)]}. Each scenario's inventory reads these variables
+# (MOLECULE_HEADSCALE_VERSION, MOLECULE_TAILSCALE_VERSION; its own defaults otherwise).
+FULL_MATRIX = os.environ.get("TESTBED_MATRIX") == "full"
+FULL_RUNS = {
+    "default": [
+        (f"hs{version}-policy-database",
+         {"MOLECULE_HEADSCALE_VERSION": version, "MOLECULE_HEADSCALE_POLICY_MODE": "database"})
+        for version in ("0.27.1", "0.28.0")
+    ],
+    # the oldest client headscale 0.29 accepts, and the oldest server with the newest client
+    "mesh": [
+        ("ts1.80.3", {"MOLECULE_TAILSCALE_VERSION": "1.80.3"}),
+        ("hs0.26.1", {"MOLECULE_HEADSCALE_VERSION": "0.26.1"}),
+    ],
+    # OIDC on the reference pin (no confirmation step before 0.29) and with the oldest client
+    "oidc": [
+        ("hs0.26.1", {"MOLECULE_HEADSCALE_VERSION": "0.26.1"}),
+        ("ts1.80.3", {"MOLECULE_TAILSCALE_VERSION": "1.80.3"}),
+    ],
+}
+
 
 # molecule/fleet (ten nodes over SSH) runs with TESTBED_FLEET=1 (`make fleet`) or the full matrix:
 # on two cores it does not fit `make test`'s time yet. It takes longer than the default timeout.
@@ -45,16 +67,20 @@ FLEET_MARKS = [
 def _cases(scenario: str) -> list:
     if scenario == "fleet":
         return [pytest.param(scenario, {}, id=scenario, marks=FLEET_MARKS)]
-    if scenario != "default":
-        return [pytest.param(scenario, {}, id=scenario)]
-    return [
-        pytest.param(
-            scenario,
-            {"MOLECULE_HEADSCALE_VERSION": version, "MOLECULE_HEADSCALE_POLICY_MODE": mode},
-            id=f"{scenario}-hs{version}-policy-{mode}",
-        )
-        for version, mode in DEFAULT_RUNS
-    ]
+    if scenario == "default":
+        cases = [
+            pytest.param(
+                scenario,
+                {"MOLECULE_HEADSCALE_VERSION": version, "MOLECULE_HEADSCALE_POLICY_MODE": mode},
+                id=f"{scenario}-hs{version}-policy-{mode}",
+            )
+            for version, mode in DEFAULT_RUNS
+        ]
+    else:
+        cases = [pytest.param(scenario, {}, id=scenario)]
+    if FULL_MATRIX:
+        cases += [pytest.param(scenario, env, id=f"{scenario}-{suffix}") for suffix, env in FULL_RUNS.get(scenario, [])]
+    return cases
 
 
 CASES = [case for scenario in SCENARIOS for case in _cases(scenario)]

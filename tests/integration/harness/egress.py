@@ -21,14 +21,18 @@ guard count never touches the lab counters the fixtures read.
 Each fixture takes a :meth:`Guard.snapshot` when it starts a process and asks
 :meth:`Guard.problems_since` at teardown: dropped packets (the ``DROP`` rules' counters, read
 with ``iptables -L CHAIN -v -x -n`` and parsed by tests.checks.egress_counters) and recorded
-queries for tailscale.com / tailscale.io / github.com / githubusercontent.com / ghcr.io names.
-Counters are shared by both pytest-xdist workers: a packet dropped while two tests run fails
-each test that saw the counter grow.
+queries for any name that is not the lab's (labdns.is_lab_name: names under lab.test and
+reverse names of lab addresses; the harness resolver has no records). Counters are shared
+by both pytest-xdist workers: a packet dropped while two tests run fails each test that saw
+the counter grow. :func:`guarded_run` runs any other program of a test (ansible-inventory,
+the packaging tools, ...) under the same guard and fails on what it caused.
 
 Session life cycle: :func:`lab_guard` installs everything the first time a process of this
 session needs it (under a file lock in STATE_DIR, so two workers do it once) and registers the
-worker; :func:`release` (pytest_sessionfinish, and atexit) removes the rules and stops the
-resolvers when no other live worker still uses them. Every rule carries the comment
+worker; :func:`release` (pytest_sessionfinish, and atexit) writes the session's totals and,
+in the last live worker, proves the LAB guard was alive (:func:`self_test`: one packet and one
+foreign query from its group must be counted and recorded), then removes the rules and stops
+the resolvers. tests/integration/conftest.py fails the session on those totals. Every rule carries the comment
 ``selfhosted.headscale tests <lab|control>``; a crashed session's rules are replaced by the
 next session (clean slate when no live user is registered). Needs root (iptables, setgid).
 """
@@ -54,7 +58,6 @@ from pathlib import Path
 from typing import Any
 
 from tests.checks.egress_counters import dropped_packets
-from tests.checks.nothing_calls_home import FORBIDDEN_HOSTS
 
 from .versions import REPO
 
@@ -99,7 +102,6 @@ def _labdns() -> Any:
     return module
 
 
-FORBIDDEN_DOMAINS = tuple(sorted(set(FORBIDDEN_HOSTS) | set(_labdns().FORBIDDEN_DOMAINS)))
 
 
 # -- small helpers -------------------------------------------------------------------------
@@ -310,13 +312,14 @@ class Guard:
         text = data[: data.rfind(b"\n") + 1].decode("utf-8", errors="replace")
         return _labdns().read_log(text)
 
-    def forbidden_queries(self, offset: int) -> list[dict[str, Any]]:
+    def foreign_queries(self, offset: int) -> list[dict[str, Any]]:
+        """Queries after ``offset`` for names that are not the lab's."""
         labdns = _labdns()
-        return [q for q in self.queries_since(offset) if labdns.is_forbidden(q.get("qname"), FORBIDDEN_DOMAINS)]
+        return [q for q in self.queries_since(offset) if not labdns.is_lab_name(q.get("qname"))]
 
     def problems_since(self, snapshot: Snapshot, who: str) -> list[str]:
         """What ``who`` (a process started after ``snapshot``) may have done: dropped packets,
-        queries for forbidden names. Empty when clean."""
+        queries for names that are not the lab's. Empty when clean."""
         problems = []
         grown = self.dropped() - snapshot.dropped
         if grown > 0:
@@ -326,11 +329,11 @@ class Guard:
                 + WHERE_TO_LOOK.format(prefix=self.spec.log_prefix)
             )
         labdns = _labdns()
-        forbidden = self.forbidden_queries(snapshot.dns_offset)
-        if forbidden:
+        foreign = self.foreign_queries(snapshot.dns_offset)
+        if foreign:
             problems.append(
-                f"DNS record: {len(forbidden)} quer(ies) for forbidden names while {who} ran "
-                f"(log {self.dns_log}):\n  " + "\n  ".join(labdns.describe(q) for q in forbidden)
+                f"DNS record: {len(foreign)} quer(ies) for names that are not the lab's while {who} ran "
+                f"(log {self.dns_log}):\n  " + "\n  ".join(labdns.describe(q) for q in foreign)
             )
         return problems
 
@@ -392,20 +395,87 @@ SESSIONS_LOG = STATE_DIR / "sessions.jsonl"
 
 def totals(guard_: Guard) -> dict[str, Any]:
     """Dropped packets and recorded queries since the guard was installed."""
-    queries = guard_.queries_since(0)
     labdns = _labdns()
     return {
         "dropped": guard_.dropped(),
-        "queries": len(queries),
-        "forbidden": [labdns.describe(q) for q in queries if labdns.is_forbidden(q.get("qname"), FORBIDDEN_DOMAINS)],
+        "queries": len(guard_.queries_since(0)),
+        "foreign": [labdns.describe(q) for q in guard_.foreign_queries(0)],
     }
+
+
+# The self-test's packet: the project's range, but on none of our networks, so this machine
+# routes it towards its default gateway and the guard must drop it in OUTPUT. Its query: a
+# name no lab owns (".invalid" never resolves anywhere).
+SELF_TEST_TARGET = ("198.19.255.254", 9)
+SELF_TEST_NAME = "hslab-self-test.invalid"
+SELF_TEST_CODE = """
+import socket, sys
+host, port, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+for step in (lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", (host, port)),
+             lambda: socket.getaddrinfo(name, 443)):
+    try:
+        step()
+    except OSError as exc:
+        print(exc)
+"""
+
+
+def self_test(guard_: Guard, target: tuple[str, int] = SELF_TEST_TARGET) -> dict[str, Any]:
+    """Prove the guard the fixtures read was alive: its rules are in place, and one packet to
+    ``target`` and one foreign query from its group are counted and recorded (run after the
+    totals are read, by the last user, so no test sees them). ``ok`` is False when any of the
+    three fails; the negative control passes a loopback target, which the guard never sees."""
+    before = guard_.snapshot()
+    result = subprocess.run([sys.executable, "-c", SELF_TEST_CODE, target[0], str(target[1]), SELF_TEST_NAME],
+                            capture_output=True, text=True, timeout=60, check=False, **guard_.popen_kwargs())
+    dropped = guard_.dropped() - before.dropped
+    recorded = [q.get("qname") for q in guard_.foreign_queries(before.dns_offset)]
+    present = rules_present(guard_.spec, guard_.dns_port)
+    return {"rules_present": present, "dropped": dropped, "recorded": recorded, "output": result.stdout.strip(),
+            "ok": present and dropped == 1 and bool(recorded) and set(recorded) == {SELF_TEST_NAME}}
+
+
+def session_problems(lines: list[str]) -> list[str]:
+    """What the SESSIONS_LOG lines of one pytest session say went wrong: packets dropped or
+    foreign queries recorded under the LAB guard, a guard that could not be read, and a last
+    user whose self-test did not see its own packet and query."""
+    problems = []
+    for line in lines:
+        entry = json.loads(line)
+        lab = entry.get(LAB.name)
+        if lab is None:
+            continue
+        if "error" in lab:
+            problems.append(f"the egress guard could not be read at the end of the session: {lab['error']}")
+            continue
+        if lab["dropped"]:
+            problems.append(f"egress guard: {lab['dropped']} packet(s) of group {LAB.group} dropped in this session")
+        if lab["foreign"]:
+            problems.append("DNS record: queries for names that are not the lab's: " + "; ".join(lab["foreign"]))
+        test = lab.get("self_test")
+        if entry.get("last") and not (test and test.get("ok")):
+            problems.append(f"egress guard self-test failed (the guard may not have been alive): {test}")
+    return problems
+
+
+def guarded_run(argv: list[str], who: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """``subprocess.run(argv, capture_output=True, text=True, **kwargs)`` under the LAB guard's
+    group; raises AssertionError naming ``who`` when it dropped a packet or asked a foreign name."""
+    guard_ = lab_guard()
+    before = guard_.snapshot()
+    result = subprocess.run(argv, capture_output=True, text=True, check=False, **kwargs, **guard_.popen_kwargs())
+    problems = guard_.problems_since(before, who)
+    if problems:
+        raise AssertionError("\n".join(problems))
+    return result
 
 
 def release() -> None:
     """This process no longer needs the guard; the last live user removes rules and resolvers.
 
     Every release appends one line to SESSIONS_LOG: the totals (shared by all users) since the
-    rules were installed, and whether this was the last user (who then removed everything)."""
+    rules were installed, and whether this was the last user (who then ran the LAB guard's
+    self-test and removed everything)."""
     with _guards_lock:
         if not _guards:
             return
@@ -420,7 +490,9 @@ def release() -> None:
             for name, guard_ in guards.items():
                 try:
                     summary[name] = totals(guard_)
-                except (EgressGuardError, ValueError, OSError) as exc:
+                    if not users and name == LAB.name:
+                        summary[name]["self_test"] = self_test(guard_)
+                except (EgressGuardError, ValueError, OSError, subprocess.SubprocessError) as exc:
                     summary[name] = {"error": str(exc)}
             with open(SESSIONS_LOG, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(summary) + "\n")

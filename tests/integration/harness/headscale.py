@@ -9,7 +9,7 @@ follows the lab rules: embedded DERP with `derp.urls: []`, STUN on loopback,
 The process runs under the egress guard's group (harness/egress.py): its packets off the
 machine are dropped and counted, its DNS queries answered and recorded by the lab resolver.
 Teardown (``stop``) fails when the server died on its own, its log calls home, the guard
-counted a dropped packet or recorded a query for a forbidden name while it ran, or the
+counted a dropped packet or recorded a query for a name that is not the lab's while it ran, or the
 config.yaml it runs with (re-read from disk) lost a lab rule (``lab_config_problems``).
 """
 

@@ -5,7 +5,7 @@ socket under a short /tmp folder, its daemon log in tailscaled.log, and always r
 `--no-logs-no-support` (checked on the running process, /proc/<pid>/cmdline), under the
 egress guard's group (harness/egress.py). Teardown fails when the daemon died on its own
 during the test, its log calls home, or the guard counted a dropped packet or recorded a DNS
-query for a forbidden name while it ran. Wait loops (``wait_for``) fail at once, naming the
+query for a name that is not the lab's while it ran. Wait loops (``wait_for``) fail at once, naming the
 node, when a daemon the harness started has died.
 """
 

@@ -183,29 +183,44 @@ def test_udp_truncation():
     assert labdns.truncate_for_udp(labdns.answer(raw, START["records"])[0]) == labdns.answer(raw, START["records"])[0]
 
 
+RECORDS = START["records"]
+
+
 @pytest.mark.parametrize(
-    ("qname", "forbidden"),
+    ("qname", "lab"),
     [
-        ("controlplane.tailscale.com", True),
-        ("LOG.TAILSCALE.IO.", True),
-        ("tailscale.com.", True),
-        ("derp1.tailscale.com", True),
-        ("pkgs.tailscale.com", True),
-        ("api.github.com", True),
-        ("GitHub.com", True),
-        ("raw.githubusercontent.com", True),
-        ("objects.githubusercontent.com.", True),
-        ("nottailscale.com", False),
-        ("tailscale.com.lab.test", False),
-        ("github.com.evil.test", False),
+        ("lab-host.test", True),  # a record
+        ("Mirror.LAB.test.", True),  # a record, other case, final dot
+        ("hs.lab.test", True),  # under lab.test
+        ("lab.test", True),
+        ("10.20.18.198.in-addr.arpa", True),  # PTR of a lab address
+        ("1.0.19.198.in-addr.arpa", True),
+        ("1.0.20.198.in-addr.arpa", False),  # 198.20.0.1 is not the lab's
+        ("controlplane.tailscale.com", False),
+        ("LOG.TAILSCALE.IO.", False),
+        ("api.github.com", False),
         ("ghcr.io", False),
-        ("lab-host.test", False),
+        ("registry-1.docker.io", False),
+        ("acme-v02.api.letsencrypt.org", False),
+        ("deb.debian.org", False),  # the mirror only counts when it is a record
+        ("lab.test.evil.example", False),
+        ("notlab.test", False),
+        ("lab-host.test.example", False),
         ("", False),
         (None, False),
     ],
 )
-def test_is_forbidden(qname, forbidden):
-    assert labdns.is_forbidden(qname) is forbidden
+def test_is_lab_name(qname, lab):
+    assert labdns.is_lab_name(qname, RECORDS) is lab
+
+
+def test_allow_patterns():
+    assert labdns.is_lab_name("deb.debian.org", RECORDS, ["deb.debian.org"])
+    assert not labdns.is_lab_name("security.debian.org", RECORDS, ["deb.debian.org"])
+    assert labdns.is_lab_name("security.debian.org", RECORDS, ["*.debian.org"])
+    assert labdns.is_lab_name("debian.org", RECORDS, ["*.debian.org"])
+    assert not labdns.is_lab_name("debian.org.evil.example", RECORDS, ["*.debian.org"])
+    assert not labdns.is_lab_name("lab-host.test", {}, [])  # a record only counts when recorded
 
 
 def test_docker_recording_is_the_smoke_run():
@@ -215,22 +230,27 @@ def test_docker_recording_is_the_smoke_run():
         ("198.18.10.12", "controlplane.tailscale.com", "NXDOMAIN"),
     ]
     result = labdns.check_entries(DOCKER_QUERIES, ["smoke-debian12.probe.lab.test", "smoke-debian13.probe.lab.test"])
-    assert [e["qname"] for e in result["forbidden"]] == ["controlplane.tailscale.com"] and result["missing"] == []
+    assert [e["qname"] for e in result["foreign"]] == ["controlplane.tailscale.com"] and result["missing"] == []
 
 
 def test_check_entries_on_the_recording():
-    entries = labdns.read_log((RECORDINGS / "glibc-queries.jsonl").read_text(encoding="utf-8"))
+    text = (RECORDINGS / "glibc-queries.jsonl").read_text(encoding="utf-8")
+    entries = labdns.read_log(text)
     assert len(entries) == len(QUERIES)  # the start line is not a query
-    result = labdns.check_entries(entries, ["lab-host.test.", "MIRROR.lab.test", "never.asked.test"])
-    assert [e["qname"] for e in result["forbidden"]] == [
+    assert labdns.read_records(text) == RECORDS
+    result = labdns.check_entries(entries, ["lab-host.test.", "MIRROR.lab.test", "never.asked.test"], RECORDS)
+    assert [e["qname"] for e in result["foreign"]] == [
         "controlplane.tailscale.com",
         "LOG.TAILSCALE.IO",
         "LOG.TAILSCALE.IO",
         "api.github.com",
     ]
     assert result["missing"] == ["never.asked.test"]
-    clean = [e for e in entries if not labdns.is_forbidden(e["qname"])]
-    assert labdns.check_entries(clean, ["lab-host.test"]) == {"queries": len(clean), "forbidden": [], "missing": []}
+    # Without the start line's records, the recorded name is foreign too.
+    assert "lab-host.test" in [e["qname"] for e in labdns.check_entries(entries)["foreign"]]
+    clean = [e for e in entries if labdns.is_lab_name(e["qname"], RECORDS)]
+    expected = {"queries": len(clean), "foreign": [], "missing": []}
+    assert labdns.check_entries(clean, ["lab-host.test"], RECORDS) == expected
 
 
 def test_read_log_refuses_garbage():
@@ -246,17 +266,33 @@ def test_check_cli(tmp_path):
     log = RECORDINGS / "glibc-queries.jsonl"
     result = run_cli("check", str(log))
     assert result.returncode == 1
-    assert result.stdout.count("forbidden query:") == 4
+    assert result.stdout.count("foreign query:") == 4
     assert "asked A controlplane.tailscale.com -> NXDOMAIN" in result.stdout
-    assert "4 forbidden" in result.stderr
+    assert "4 foreign" in result.stderr
     result = run_cli("check", str(log), "--json", "--expect", "absent.test")
     document = json.loads(result.stdout)
     assert result.returncode == 1 and document["ok"] is False and document["missing"] == ["absent.test"]
     clean = tmp_path / "clean.jsonl"
-    clean.write_text("".join(json.dumps(e) + "\n" for e in QUERIES if not labdns.is_forbidden(e["qname"])))
+    clean.write_text(
+        "".join(json.dumps(e) + "\n" for e in [START] + [q for q in QUERIES if labdns.is_lab_name(q["qname"], RECORDS)])
+    )
     result = run_cli("check", str(clean), "--expect", "mirror.lab.test")
     assert (result.returncode, result.stdout) == (0, "")
     assert run_cli("check", str(tmp_path / "absent.jsonl")).returncode == 2
+
+
+def test_check_cli_fails_on_any_name_that_is_not_the_labs(tmp_path):
+    """Not only tailscale/github: a registry, an ACME CA, an update server are foreign too."""
+    query = next(q for q in QUERIES if q["qname"] == "lab-host.test")
+    names = ["registry-1.docker.io", "acme-v02.api.letsencrypt.org", "lab-host.test", "hs.lab.test"]
+    log = tmp_path / "queries.jsonl"
+    log.write_text("".join(json.dumps(e) + "\n" for e in [START] + [dict(query, qname=n) for n in names]))
+    result = run_cli("check", str(log), "--json")
+    document = json.loads(result.stdout)
+    assert result.returncode == 1
+    assert document["foreign_names"] == ["acme-v02.api.letsencrypt.org", "registry-1.docker.io"]
+    allowed = run_cli("check", str(log), "--allow", "registry-1.docker.io", "--allow", "*.letsencrypt.org")
+    assert (allowed.returncode, allowed.stdout) == (0, "")
 
 
 @pytest.fixture

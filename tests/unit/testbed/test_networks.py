@@ -261,6 +261,20 @@ def test_plan_guard_repairs():
         assert len(deletes) == hook_text.count(hook) and actions[-1][:3] == ["-I", "DOCKER-USER", "1"]
 
 
+def test_hook_in_place():
+    """What `egress` reports as "hooked": a guard whose hook is missing, doubled or behind
+    Docker's RETURN sees nothing, and must not read as a clean 0/0."""
+    bridge = recorded_bridge()
+    hooked = guard_recording("iptables-S-DOCKER-USER.txt")
+    hook = networks.hook_rule(GUARD_NET, bridge)
+    assert networks.hook_in_place(GUARD_NET, bridge, hooked)
+    assert not networks.hook_in_place(GUARD_NET, bridge, hooked.replace(f"{hook}\n", ""))
+    assert not networks.hook_in_place(GUARD_NET, bridge, f"{hooked}{hook}\n")
+    assert not networks.hook_in_place(GUARD_NET, bridge, hooked.replace(f"{hook}\n", "") + f"{hook}\n")
+    assert not networks.hook_in_place(GUARD_NET, "br-000000000000", hooked)  # the network was recreated
+    assert not networks.hook_in_place(GUARD_NET, None, hooked)
+
+
 def test_plan_unguard():
     chain = guard_recording(f"iptables-S-{GUARD_CHAIN}.txt")
     assert networks.plan_unguard(GUARD_NET, chain, guard_recording("iptables-S-DOCKER-USER.txt")) == [

@@ -23,6 +23,9 @@ See docs/dev/testing.md.
 from __future__ import annotations
 
 import itertools
+import json
+import os
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -59,6 +62,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 _sessions_log_offset = 0
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Name this session for the egress guard's log (xdist workers, started later, inherit it)."""
+    if not hasattr(config, "workerinput"):
+        os.environ[egress.SESSION_ENV] = uuid.uuid4().hex
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -101,13 +110,16 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def _session_lines() -> list[str]:
-    """The SESSIONS_LOG lines written since this session started."""
+    """The SESSIONS_LOG lines this session's processes wrote (another session on the machine
+    may have written lines meanwhile)."""
     try:
         with open(egress.SESSIONS_LOG, encoding="utf-8") as handle:
             handle.seek(_sessions_log_offset)
-            return handle.read().splitlines()
+            lines = handle.read().splitlines()
     except FileNotFoundError:
         return []
+    session = os.environ.get(egress.SESSION_ENV)
+    return [line for line in lines if json.loads(line).get("session") == session]
 
 
 def _stop(servers: list[HeadscaleServer]) -> None:

@@ -391,6 +391,9 @@ def lab_guard() -> Guard:
 
 
 SESSIONS_LOG = STATE_DIR / "sessions.jsonl"
+# Set by the pytest process that starts a session and inherited by its xdist workers: each
+# SESSIONS_LOG line names its session, so that a session judges its own lines only.
+SESSION_ENV = "HSLAB_EGRESS_SESSION"
 
 
 def totals(guard_: Guard) -> dict[str, Any]:
@@ -486,7 +489,8 @@ def release() -> None:
             me = _me()
             users = [user for user in state.get("users", []) if user != me and _alive(user)]
             summary: dict[str, Any] = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                                       "pid": os.getpid(), "last": not users}
+                                       "pid": os.getpid(), "session": os.environ.get(SESSION_ENV, ""),
+                                       "last": not users}
             for name, guard_ in guards.items():
                 try:
                     summary[name] = totals(guard_)

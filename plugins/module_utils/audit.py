@@ -182,7 +182,7 @@ def findings(nodes, apikeys, preauthkeys, now, *, expiry_days=14, offline_days=3
 
 def summary(found):
     """{kind: count} for every kind (zeros included), so a dashboard sees a kind go back to 0."""
-    counts = dict.fromkeys(KINDS, 0)
+    counts = {kind: 0 for kind in KINDS}
     for item in found:
         counts[item["kind"]] += 1
     return counts

@@ -221,7 +221,7 @@ def main():
     argument_spec = {
         "node_expiry_days": {"type": "int", "default": 14},
         "offline_days": {"type": "int", "default": 30},
-        "key_expiry_days": {"type": "int", "default": 7},
+        "key_expiry_days": {"type": "int", "default": 7, "no_log": False},
         "client_versions": {"type": "dict"},
         "min_client_version": {"type": "str"},
         "expected_tags": {"type": "dict"},

@@ -102,8 +102,6 @@ def _labdns() -> Any:
     return module
 
 
-
-
 # -- small helpers -------------------------------------------------------------------------
 def _run(argv: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
     try:

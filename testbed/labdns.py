@@ -28,7 +28,7 @@ Check a log (the "nothing calls home" DNS check)::
 
 An allow-list: every query must be for one of the lab's own names -- a name the resolver
 has a record for (the start line's ``records``: the scenario's names and the package
-mirror's), a name under ``lab.test``, the reverse name of a lab address (198.18.0.0/15),
+mirror's) or a service name under it (``_http._tcp.<mirror>``), a name under ``lab.test``, the reverse name of a lab address (198.18.0.0/15),
 or an ``--allow`` name (``*.DOMAIN``: DOMAIN and every
 name under it); case-insensitive, trailing dot tolerated. Any other query (an update server,
 a registry, an ACME CA, tailscale.com ...) is foreign. Exit 0: no foreign query, and every
@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import re
 import signal
 import socket
 import socketserver
@@ -276,7 +277,9 @@ def is_lab_name(qname: str | None, records: dict | None = None, allow: tuple[str
     if not qname:
         return False
     name = normalize(qname)
-    if name in {normalize(n) for n in (records or {})}:
+    # A service lookup of a recorded name (apt on Debian 13 asks _http._tcp.<mirror> first).
+    owner = re.sub(r"^(_[^.]+\.)+", "", name)
+    if owner in {normalize(n) for n in (records or {})}:
         return True
     for pattern in (*LAB_PATTERNS, *allow):
         wanted = normalize(pattern)

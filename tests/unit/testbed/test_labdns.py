@@ -193,6 +193,10 @@ RECORDS = START["records"]
         ("Mirror.LAB.test.", True),  # a record, other case, final dot
         ("hs.lab.test", True),  # under lab.test
         ("lab.test", True),
+        ("_http._tcp.mirror.lab.test", True),  # SRV of a record (apt 3 on Debian 13)
+        ("_http._tcp.lab-host.test", True),
+        ("_http._tcp.deb.debian.org", False),  # not a record here
+        ("x._tcp.lab-host.test", False),
         ("10.20.18.198.in-addr.arpa", True),  # PTR of a lab address
         ("1.0.19.198.in-addr.arpa", True),
         ("1.0.20.198.in-addr.arpa", False),  # 198.20.0.1 is not the lab's

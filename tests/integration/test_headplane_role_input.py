@@ -18,12 +18,16 @@ OIDC = {"headplane_oidc_enabled": True, "headplane_oidc_issuer": "https://id.exa
 
 
 def preflight(extra_vars, entry="preflight"):
-    """preflight.yml alone (and the rendered template), or the whole role in check mode
-    (argument validation, then preflight.yml; nothing changes even if it went further)."""
+    """preflight.yml alone (and the rendered template), the whole role in check mode
+    (argument validation, then preflight.yml; nothing changes even if it went further), or the
+    entry point ``pair``."""
     task = {"name": "Role under test", "ansible.builtin.include_role": {
         "name": "selfhosted.headscale.headplane", "tasks_from": "preflight.yml", "public": True}}
     if entry == "main":
         task = {"name": "Role under test", "ansible.builtin.import_role": {"name": "selfhosted.headscale.headplane"}}
+    if entry == "pair":  # the entry point alone, with its argument validation
+        return run_playbook([{"name": "Role under test", "ansible.builtin.include_role": {
+            "name": "selfhosted.headscale.headplane", "tasks_from": "pair"}}], extra_vars=extra_vars)
     show = {"name": "Rendered", "ansible.builtin.debug": {
         "msg": "{{ lookup('ansible.builtin.template', '%s') }}" % TEMPLATE}}
     if entry == "main":
@@ -62,9 +66,12 @@ def test_rendered_config_passes_the_check_for_every_release(release, oidc):
 @pytest.mark.parametrize(("extra", "task", "words"), [
     ({"headplane_version": "0.6.1", "headplane_headscale_version": "0.29.3"},
      "Check the Headplane/headscale version pair", ["Headplane 0.6.1", "headscale 0.29.3",
+                                                    "No Headplane release supports headscale 0.29.x yet.",
                                                     "headplane_allow_unsupported_pair"]),
     ({"headplane_version": "0.7.0-beta.4", "headplane_headscale_version": "0.26.1"},
-     "Check the Headplane/headscale version pair", ["Headplane 0.7.0-beta.4", "headscale 0.26.1"]),
+     "Check the Headplane/headscale version pair", ["Headplane 0.7.0-beta.4", "headscale 0.26.1",
+                                                    "Headplane 0.6.1 or 0.6.2 or 0.6.3 supports headscale 0.26.x: "
+                                                    "move to it."]),
     ({"headplane_cookie_secret": "x" * 31}, "Check headplane_cookie_secret",
      ["headplane_cookie_secret", "32 characters", "31"]),
     (dict(OIDC, headplane_oidc_issuer=""), "Check the OIDC settings", ["headplane_oidc_issuer"]),
@@ -80,6 +87,16 @@ def test_bad_input_fails_early_naming_the_variable(extra, task, words):
     for word in words:
         assert word in message, message
     assert "x" * 31 not in json.dumps(run.result)
+
+
+def test_pair_entry_point_names_the_releases_to_move_to():
+    """What the headscale role's upgrade asks before each step when Headplane is deployed."""
+    run = preflight({"headplane_version": "0.6.1", "headplane_headscale_version": "0.27.1"}, entry="pair")
+    assert run.rc != 0
+    name, message = failure(run)
+    assert name.endswith("Check the Headplane/headscale version pair"), (name, message)
+    assert "Headplane 0.6.2 or 0.6.3 or 0.7.0-beta.4 supports headscale 0.27.x: move to it." in message, message
+    assert preflight({"headplane_version": "0.6.3", "headplane_headscale_version": "0.27.1"}, entry="pair").rc == 0
 
 
 def test_unsupported_pair_can_be_forced():

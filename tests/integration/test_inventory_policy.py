@@ -42,7 +42,7 @@ def test_routes_and_exit_nodes_approved_by_the_policy(fresh_headscale, tailscale
         tagged = tailscale_node(server, "pol-tagged", user="infra", tags=["tag:router"],
                                 advertise_routes=["10.72.0.0/24"])
     else:
-        tagged = tailscale_node(server, "pol-tagged", user=None, key_tags=["tag:router"], tags=["tag:router"],
+        tagged = tailscale_node(server, "pol-tagged", user=None, key_tags=["tag:router"],
                                 advertise_routes=["10.72.0.0/24"])
     wait_for("pol-exit approved as an exit node",
              lambda: approved(server, exit_node) == ["0.0.0.0/0", "::/0"], 60)

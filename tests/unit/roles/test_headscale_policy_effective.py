@@ -146,3 +146,32 @@ def test_preflight_says_when_a_hujson_text_lacks_the_entry(render):
     assert not _runs(render, TEXT_POLICY, headscale_policy=POLICY)
     assert not _runs(render, TEXT_POLICY, headscale_policy=HUJSON, headscale_disable_captive_portal_detection=False)
     assert not _runs(render, TEXT_POLICY, headscale_policy=HUJSON, headscale_version="0.28.0")
+
+
+NODES = {
+    "groups": {"tailscale_nodes": ["router", "laptop", "box"]},
+    "hostvars": {
+        # a tagged router of headscale 0.28+ (tagged key, no user)
+        "router": {"tailscale_client_auth_key_user": "", "tailscale_client_advertise_tags": ["tag:router"],
+                   "tailscale_client_advertise_routes": ["10.0.0.0/24"], "tailscale_client_advertise_exit_node": True},
+        # alice's laptop, an exit node of its own
+        "laptop": {"tailscale_client_auth_key_user": "alice", "tailscale_client_advertise_exit_node": True},
+        # logged in interactively for bob, advertising a route
+        "box": {"tailscale_client_login": "interactive", "tailscale_client_login_user": "bob",
+                "tailscale_client_auth_key_user": "ignored", "tailscale_client_advertise_routes": ["10.9.0.0/24"]},
+    },
+}
+
+
+def test_the_inventory_adds_tag_owners_and_auto_approvers(render):
+    result = effective(render, headscale_version="0.29.3", tailnet_policy=POLICY, tailnet_policy_from_inventory=True,
+                       **NODES)
+    assert result["acls"] == POLICY["acls"]
+    assert result["tagOwners"] == {"tag:router": []}
+    assert result["autoApprovers"] == {"routes": {"10.0.0.0/24": ["tag:router"], "10.9.0.0/24": ["bob@"]},
+                                       "exitNode": ["alice@", "tag:router"]}
+    assert result["nodeAttrs"] == [ENTRY]  # the captive portal entry is still added on 0.29
+
+
+def test_the_inventory_adds_nothing_by_default(render):
+    assert effective(render, headscale_version="0.26.1", tailnet_policy=POLICY, **NODES) == POLICY

@@ -1,5 +1,5 @@
-"""headscale_audit: its input check (the findings: test_audit.py; against real servers:
-tests/integration/test_audit.py)."""
+"""headscale_audit: its input check (the findings: tests/unit/plugins/module_utils/test_audit_findings.py;
+against real servers: tests/integration/test_audit.py)."""
 
 from __future__ import annotations
 

@@ -28,9 +28,9 @@ Check a log (the "nothing calls home" DNS check)::
 
 An allow-list: every query must be for one of the lab's own names -- a name the resolver
 has a record for (the start line's ``records``: the scenario's names and the package
-mirror's) or a service name under it (``_http._tcp.<mirror>``), a name under ``lab.test``, the reverse name of a lab address (198.18.0.0/15),
-or an ``--allow`` name (``*.DOMAIN``: DOMAIN and every
-name under it); case-insensitive, trailing dot tolerated. Any other query (an update server,
+mirror's) or a service name under it (``_http._tcp.<mirror>``), a name under ``lab.test``,
+the reverse name of a lab address (198.18.0.0/15), or an ``--allow`` name (``*.DOMAIN``:
+DOMAIN and every name under it); case-insensitive, trailing dot tolerated. Any other query (an update server,
 a registry, an ACME CA, tailscale.com ...) is foreign. Exit 0: no foreign query, and every
 ``--expect`` name was asked at least once. Exit 1: the foreign queries (and missing names)
 on stdout, one per line (``--json``: one JSON document). Exit 2: the log cannot be read.

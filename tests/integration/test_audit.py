@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from ansible_collections.selfhosted.headscale.plugins.module_utils.normalize import apikey_prefix
 from harness.modules import TRANSPORTS, module_runner
 from harness.tailscale import wait_for
 
@@ -32,7 +33,7 @@ def test_a_clean_tailnet_has_no_finding(fresh_headscale, tailscale_node, transpo
     if transport == "api":
         # The REST transport needs an API key: the harness's lives one day, and the audit says so.
         ((kind, subject),) = [(f["kind"], f["subject"]) for f in result["findings"]]
-        assert (kind, subject) == ("apikey_expiring", "API key %s" % _prefix(fresh_headscale.api_key))
+        assert (kind, subject) == ("apikey_expiring", "API key %s" % apikey_prefix(fresh_headscale.api_key))
         return
     assert result["clean"] is True and result["findings"] == [], result["table"]
     assert result["table"] == ["no findings"]
@@ -81,7 +82,7 @@ def test_every_condition_on_purpose(fresh_headscale, tailscale_node):
     twin_b_label = "%s (node %s)" % (server.node(twin_b.node_id)["given_name"], twin_b.node_id)
     found = sorted((f["kind"], f["subject"]) for f in result["findings"])
     expected = [
-        ("apikey_expiring", "API key %s" % _prefix(apikey)),
+        ("apikey_expiring", "API key %s" % apikey_prefix(apikey)),
         ("client_too_old", router_label),
         ("hostname_duplicate", "audit-twin"),
         ("node_key_expired", twin_b_label),
@@ -104,7 +105,3 @@ def test_every_condition_on_purpose(fresh_headscale, tailscale_node):
     assert apikey not in repr(result)  # only its prefix
     assert 'kind="route_not_approved",severity="warning"} 1' in result["prometheus"]
 
-
-def _prefix(secret: str) -> str:
-    """The API key prefix headscale lists: hskey-api-<12> (0.28+) or the 7 characters before the dot."""
-    return secret[:len("hskey-api-") + 12] if secret.startswith("hskey-api-") else secret.split(".", 1)[0]

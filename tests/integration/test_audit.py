@@ -104,4 +104,3 @@ def test_every_condition_on_purpose(fresh_headscale, tailscale_node):
     assert result["summary"]["hostname_duplicate"] == 1 and result["clean"] is False
     assert apikey not in repr(result)  # only its prefix
     assert 'kind="route_not_approved",severity="warning"} 1' in result["prometheus"]
-

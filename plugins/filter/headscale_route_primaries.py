@@ -9,7 +9,8 @@ name: headscale_route_primaries
 short_description: One line per subnet route naming its primary router and the standby ones
 version_added: 0.1.0
 description:
-  - From headscale's node list (RV(selfhosted.headscale.headscale_info#module:nodes)), one line per
+  - >-
+    From headscale's node list (RV(selfhosted.headscale.headscale_info#module:nodes)), one line per
     subnet route that a node advertises with approval, such as
     C(192.168.1.0/24: router-a (primary), router-b (standby)). A router that is offline on headscale
     says so; a route without a primary ends in C(- no primary).

@@ -18,9 +18,9 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
 export TESTBED_MATRIX TESTBED_FLEET
 
-.PHONY: setup system-packages venv importer-venv collection testbed test lint docs sanity pytest unit integration molecule build clean bench bench-modules bench-enrol fleet demo demo-clean
+.PHONY: setup system-packages host-limits venv importer-venv collection testbed test lint docs sanity pytest unit integration molecule build clean bench bench-modules bench-enrol fleet demo demo-clean
 
-setup: system-packages venv importer-venv collection testbed
+setup: system-packages host-limits venv importer-venv collection testbed
 
 # Debian packages the test bed needs next to Docker and Go (installed only when missing).
 SYSTEM_PACKAGES := debootstrap qemu-user-static binfmt-support shellcheck file
@@ -30,6 +30,16 @@ system-packages:
 	  echo "installing: $$missing"; \
 	  $$( [ $$(id -u) -eq 0 ] || echo sudo ) apt-get update -qq && \
 	  $$( [ $$(id -u) -eq 0 ] || echo sudo ) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# systemd in a container holds about 8 inotify instances (measured: 7 and 8 in molecule/fleet's
+# containers). Linux allows 128 per user by default, all containers being root: with two
+# scenarios side by side (upgrade 8 + mesh 7 systemd containers) or the fleet, systemd fails
+# to start in the last containers ("containers keep running" fails at create).
+INOTIFY_INSTANCES := 1024
+host-limits:
+	@if [ $$(cat /proc/sys/fs/inotify/max_user_instances) -lt $(INOTIFY_INSTANCES) ]; then \
+	  $$( [ $$(id -u) -eq 0 ] || echo sudo ) sysctl -q -w fs.inotify.max_user_instances=$(INOTIFY_INSTANCES); \
 	fi
 
 venv:
@@ -86,7 +96,7 @@ DEMO_MOLECULE := molecule -c molecule/_shared/base.yml
 # default tailscale, Caddy, Pebble and the Debian 12/13 images (no importer venv, no other
 # versions, no arm64). Up to date, the builds take seconds, and build-images.sh re-exports
 # Pebble's CA from the image Docker has now (another checkout may have rebuilt it).
-demo: system-packages venv collection
+demo: system-packages host-limits venv collection
 	testbed/build-binaries.sh demo
 	testbed/build-images.sh debian-12 debian-13 services
 	$(DEMO_MOLECULE) converge -s mesh
